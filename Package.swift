@@ -1,0 +1,65 @@
+// swift-tools-version:5.9
+import PackageDescription
+
+// Dependency graph (one line per target):
+//   CBLAS, CLMDB, CZstd, CSCANKernels        system libraries / C kernels, no Swift deps
+//   SCANCore      -> CBLAS, CSCANKernels       tensors, BLAS, npy, safetensors, threading
+//   SCANModel     -> SCANCore                  config, vocabulary, tokenizer, encoders, cross attention, scoring
+//   SCANIndex     -> SCANModel, CLMDB, CZstd   LMDB environment, record codec, writer, reader
+//   SCANSearch    -> SCANIndex, SCANModel      prefilter + re-rank
+//   SCANTraining  -> SCANModel                 backward passes, loss, Adam, trainer, evaluation, prefilter fitting
+//   scan-index, scan-search -> SCANSearch/SCANIndex; scan-train, scan-eval, scan-vocab, scan-prefilter -> SCANTraining
+let package = Package(
+    name: "scan-swift",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "SCANModel", targets: ["SCANModel"]),
+        .library(name: "SCANSearch", targets: ["SCANSearch"]),
+        .library(name: "SCANTraining", targets: ["SCANTraining"]),
+        .executable(name: "scan-index", targets: ["scan-index"]),
+        .executable(name: "scan-search", targets: ["scan-search"]),
+        .executable(name: "scan-train", targets: ["scan-train"]),
+        .executable(name: "scan-eval", targets: ["scan-eval"]),
+        .executable(name: "scan-vocab", targets: ["scan-vocab"]),
+        .executable(name: "scan-prefilter", targets: ["scan-prefilter"]),
+        .executable(name: "scan-bench", targets: ["scan-bench"]),
+        .executable(name: "scan-demo-world", targets: ["scan-demo-world"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries (Debian: libopenblas-dev, liblmdb-dev, libzstd-dev).
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        // Small C kernels compiled with runtime CPU dispatch (target_clones): Swift's default
+        // x86-64 target is SSE2 only, see DESIGN §5.
+        .target(name: "CSCANKernels"),
+
+        // Libraries.
+        .target(name: "SCANCore", dependencies: ["CBLAS", "CSCANKernels"]),
+        .target(name: "SCANModel", dependencies: ["SCANCore"]),
+        .target(name: "SCANIndex", dependencies: ["SCANModel", "CLMDB", "CZstd"]),
+        .target(name: "SCANSearch", dependencies: ["SCANIndex", "SCANModel"]),
+        .target(name: "SCANTraining", dependencies: ["SCANModel"]),
+
+        // Thin command-line tools.
+        .executableTarget(name: "scan-index", dependencies: ["SCANSearch", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "scan-search", dependencies: ["SCANSearch", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "scan-train", dependencies: ["SCANTraining", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "scan-eval", dependencies: ["SCANTraining", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "scan-vocab", dependencies: ["SCANTraining", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "scan-prefilter", dependencies: ["SCANTraining", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // Benchmarks and demo generator live under Tools/ (they print numbers; nothing is asserted).
+        .executableTarget(name: "scan-bench", dependencies: ["SCANSearch", "SCANTraining", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Tools/scan-bench"),
+        .executableTarget(name: "scan-demo-world", dependencies: ["SCANTraining", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Tools/scan-demo-world"),
+
+        // Tests.
+        .target(name: "TestSupport", dependencies: ["SCANModel"], path: "Tests/TestSupport"),
+        .testTarget(name: "SCANCoreTests", dependencies: ["SCANCore", "TestSupport"]),
+        .testTarget(name: "SCANModelTests", dependencies: ["SCANModel", "TestSupport"]),
+        .testTarget(name: "SCANIndexTests", dependencies: ["SCANSearch", "SCANTraining", "TestSupport"]),
+        .testTarget(name: "SCANTrainingTests", dependencies: ["SCANTraining", "TestSupport"]),
+    ]
+)

@@ -1,0 +1,22 @@
+#ifndef CSCAN_KERNELS_H
+#define CSCAN_KERNELS_H
+#include <stddef.h>
+#include <stdint.h>
+
+/// 1 when the running CPU has AVX-512F, else 0.
+int scan_cpu_has_avx512f(void);
+/// 1 when the running CPU has AVX2 and FMA, else 0.
+int scan_cpu_has_avx2(void);
+
+/// IEEE half <-> single conversion of n values (round to nearest even).
+void scan_f16_to_f32(const uint16_t *src, float *dst, size_t n);
+void scan_f32_to_f16(const float *src, uint16_t *dst, size_t n);
+
+/// sum_i a[i] * b[i], accumulated in float.
+float scan_dot(const float *a, const float *b, size_t n);
+/// sum_i a[i] * b[i], accumulated in double.
+double scan_dot_f64acc(const float *a, const float *b, size_t n);
+/// y[i] += alpha * x[i]
+void scan_axpy(float alpha, const float *x, float *y, size_t n);
+
+#endif

@@ -1,0 +1,123 @@
+// Hot loops that Swift's default SSE2 target would run slowly (DESIGN §5): compiled once per
+// instruction set and chosen at load time by the CPU, so the binaries run on any x86-64.
+#include "CSCANKernels.h"
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define SCAN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define SCAN_F16_CLONES __attribute__((target_clones("avx512f", "f16c", "default")))
+#include <immintrin.h>
+#else
+#define SCAN_CLONES
+#define SCAN_F16_CLONES
+#endif
+
+int scan_cpu_has_avx512f(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") ? 1 : 0;
+#else
+    return 0;
+#endif
+}
+
+int scan_cpu_has_avx2(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    return (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? 1 : 0;
+#else
+    return 0;
+#endif
+}
+
+static inline float half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t exp = (h >> 10) & 0x1fu;
+    uint32_t mant = h & 0x3ffu;
+    uint32_t bits;
+    if (exp == 0) {
+        if (mant == 0) {
+            bits = sign;
+        } else {
+            // Subnormal half: normalise.
+            int e = -1;
+            do { e++; mant <<= 1; } while ((mant & 0x400u) == 0);
+            mant &= 0x3ffu;
+            bits = sign | ((uint32_t)(127 - 15 - e) << 23) | (mant << 13);
+        }
+    } else if (exp == 0x1f) {
+        bits = sign | 0x7f800000u | (mant << 13);
+    } else {
+        bits = sign | ((exp + (127 - 15)) << 23) | (mant << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static inline uint16_t float_to_half(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000u;
+    uint32_t absx = x & 0x7fffffffu;
+    if (absx >= 0x7f800000u) { // inf or nan
+        return (uint16_t)(sign | 0x7c00u | (absx > 0x7f800000u ? (0x200u | ((absx >> 13) & 0x3ffu)) : 0));
+    }
+    if (absx >= 0x477ff000u) { // rounds to >= 65520: overflow to inf
+        return (uint16_t)(sign | 0x7c00u);
+    }
+    if (absx < 0x38800000u) { // below the smallest normal half: subnormal or zero
+        if (absx < 0x33000000u) return (uint16_t)sign; // < 2^-25 rounds to zero
+        uint32_t e = absx >> 23;
+        uint32_t m = (absx & 0x7fffffu) | 0x800000u;
+        uint32_t shift = 126 - e; // 14 - (e - 127) + 13 - 1 ... amount to reach half subnormal grid
+        // value = m * 2^(e-150); half subnormal unit = 2^-24 -> q = m * 2^(e-126)
+        uint32_t q = m >> shift;
+        uint32_t rem = m & ((1u << shift) - 1u);
+        uint32_t halfway = 1u << (shift - 1);
+        if (rem > halfway || (rem == halfway && (q & 1u))) q++;
+        return (uint16_t)(sign | q);
+    }
+    uint32_t e = (absx >> 23) - 127 + 15;
+    uint32_t m = absx & 0x7fffffu;
+    uint32_t h = (e << 10) | (m >> 13);
+    uint32_t rem = m & 0x1fffu;
+    if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) h++;
+    return (uint16_t)(sign | h);
+}
+
+SCAN_F16_CLONES
+void scan_f16_to_f32(const uint16_t *src, float *dst, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = half_to_float(src[i]);
+}
+
+SCAN_F16_CLONES
+void scan_f32_to_f16(const float *src, uint16_t *dst, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = float_to_half(src[i]);
+}
+
+SCAN_CLONES
+float scan_dot(const float *a, const float *b, size_t n) {
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += a[i] * b[i];
+        s1 += a[i + 1] * b[i + 1];
+        s2 += a[i + 2] * b[i + 2];
+        s3 += a[i + 3] * b[i + 3];
+    }
+    for (; i < n; i++) s0 += a[i] * b[i];
+    return (s0 + s1) + (s2 + s3);
+}
+
+SCAN_CLONES
+double scan_dot_f64acc(const float *a, const float *b, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (double)a[i] * (double)b[i];
+    return s;
+}
+
+SCAN_CLONES
+void scan_axpy(float alpha, const float *x, float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] += alpha * x[i];
+}
