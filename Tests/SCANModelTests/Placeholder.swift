@@ -1,2 +1,0 @@
-import XCTest
-final class SCANModelTestsPlaceholder: XCTestCase { func testNothing() {} }
