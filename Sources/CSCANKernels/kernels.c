@@ -5,7 +5,7 @@
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define SCAN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#define SCAN_F16_CLONES __attribute__((target_clones("avx512f", "f16c", "default")))
+#define SCAN_F16_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #include <immintrin.h>
 #else
 #define SCAN_CLONES

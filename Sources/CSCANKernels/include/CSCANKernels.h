@@ -2,6 +2,7 @@
 #define CSCAN_KERNELS_H
 #include <stddef.h>
 #include <stdint.h>
+#include "CSCANAttention.h"
 
 /// 1 when the running CPU has AVX-512F, else 0.
 int scan_cpu_has_avx512f(void);

@@ -1,0 +1,47 @@
+import SCANModel
+import TestSupport
+import XCTest
+
+/// The fast scorer (DESIGN §5) against the straightforward cross attention and the reference.
+final class SimilarityScorerTests: XCTestCase {
+    func testFastEqualsStraightforwardForEveryOption() {
+        var rng = TestRNG(seed: 7)
+        let images = rng.embeddings(count: 9, lengths: 1...7, dim: 12)
+        let captions = rng.embeddings(count: 11, lengths: 1...6, dim: 12)
+        let raw = rng.embeddings(count: 4, lengths: 2...5, dim: 12, normalize: false)
+        let rawCaps = rng.embeddings(count: 5, lengths: 2...5, dim: 12, normalize: false)
+        for direction in CrossAttn.allCases {
+            for norm in RawFeatureNorm.allCases {
+                for agg in AggFunc.allCases {
+                    let att = CrossAttention(direction: direction, rawFeatureNorm: norm, aggFunc: agg, lambdaSoftmax: direction == .t2i ? 9 : 4, lambdaLSE: 6)
+                    for (imgs, caps) in [(images, captions), (raw, rawCaps)] {
+                        let straight = att.scoreMatrix(images: imgs, captions: caps, as: Double.self)
+                        // Small blocks so that blocking and ragged block edges are exercised.
+                        let fast = SimilarityScorer(attention: att, regionBlock: 10, wordBlock: 7)
+                        let f32 = fast.scores(images: imgs, captions: caps).map(Double.init)
+                        let f64 = fast.scores(images: imgs, captions: caps, as: Double.self)
+                        let scale = max(1, Tolerance.maxAbs(straight))
+                        let label = "\(direction) \(norm) \(agg)"
+                        XCTAssertLessThanOrEqual(Tolerance.maxAbsDiff(f32, straight), 1e-5 * scale, label + " float32")
+                        XCTAssertLessThanOrEqual(Tolerance.maxAbsDiff(f64, straight), 1e-10 * scale, label + " float64")
+                    }
+                }
+            }
+        }
+    }
+
+    func testFastMatchesReferenceSims() throws {
+        let cases = try ReferenceFixtures.cases(kinds: ["model", "train_step", "rect"])
+        XCTAssertFalse(cases.isEmpty)
+        for c in cases {
+            let model = try c.model()
+            let img = try model.encodeImages(try c.tensors.tensor("images"))
+            let cap = try model.encodeCaptions(try c.captions())
+            let ref = try c.tensors.doubles("sims")
+            let tol = 2e-5 * max(1, Tolerance.maxAbs(ref))
+            let scorer = SimilarityScorer(attention: model.attention)
+            XCTAssertLessThanOrEqual(Tolerance.maxAbsDiff(scorer.scores(images: img, captions: cap).map(Double.init), ref), tol, c.name)
+            XCTAssertLessThanOrEqual(Tolerance.maxAbsDiff(scorer.scores(images: img, captions: cap, as: Double.self), ref), tol, c.name)
+        }
+    }
+}
