@@ -195,6 +195,16 @@ public enum NPY {
         }
     }
 
+    /// Writes float64 values with the given shape.
+    public static func write(doubles: [Double], shape: [Int], to path: String) throws {
+        precondition(shape.reduce(1, *) == doubles.count)
+        var bytes = NPYHeader.encode(descr: NPYDType.float64.rawValue, shape: shape)
+        doubles.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        do { try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+            throw FormatError.writeFailed(file: path, reason: "\(error)")
+        }
+    }
+
     /// Reads a whole `.npy` file as float32.
     public static func read(_ path: String) throws -> Tensor { try NPYArray(path: path).tensor() }
 }

@@ -1,1 +1,89 @@
-print("not yet implemented")
+import ArgumentParser
+import Foundation
+import SCANTraining
+
+/// `scan-eval`: the paper's exact evaluation (the original's evalrank), printing its lines.
+@main
+struct ScanEval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scan-eval",
+        abstract: "Evaluate a SCAN model with the paper's recall protocol on a precomp split (exact similarity matrix).")
+
+    @Option(name: .customLong("model"), help: "Model directory (config.json, model.safetensors, vocab.json).")
+    var model: String
+
+    @Option(name: .customLong("data_path"), help: "Folder holding {split}_ims.npy and {split}_caps.txt (or the original's data root with --data_name).")
+    var dataPath: String
+
+    @Option(name: .customLong("data_name"), help: "Dataset name under --data_path, e.g. f30k_precomp or coco_precomp.")
+    var dataName: String?
+
+    @Option(help: "Split: test, dev, or testall for COCO.")
+    var split = "test"
+
+    @Flag(help: "COCO 1K: five folds of 1000 images, metrics averaged.")
+    var fold5 = false
+
+    @Option(help: "A second model directory; the two similarity matrices are averaged (the paper's ensembles).")
+    var ensemble: String?
+
+    @Option(help: "Write every metric and the per-query ranks to this JSON file.")
+    var json: String?
+
+    @Option(name: .customLong("save-sims"), help: "Write the similarity matrix to this .npy file.")
+    var saveSims: String?
+
+    @Option(help: "float32 (exact, default) or float64 (the original's arithmetic, for ranks decided by less than 1e-6).")
+    var precision = "float32"
+
+    func validate() throws {
+        if ScorePrecision(rawValue: precision) == nil {
+            throw ValidationError("--precision must be float32 or float64, not '\(precision)'")
+        }
+    }
+
+    static func main() {
+        OpenBLASKernel.ensureFastKernel()
+        do {
+            var command = try parseAsRoot() as! ScanEval
+            try command.run()
+        } catch let error as ValidationError {
+            exit(withError: error)
+        } catch where error is CleanExit || error is ExitCode {
+            exit(withError: error)
+        } catch let e as CommandError {
+            exit(withError: e)
+        } catch {
+            FileHandle.standardError.write(Data("scan-eval: error: \(error)\n".utf8))
+            Foundation.exit(1)
+        }
+    }
+
+    func run() throws {
+        var evaluators: [Evaluator] = []
+        for dir in [model] + (ensemble.map { [$0] } ?? []) {
+            let (m, v) = try ModelDirectory(path: dir).load()
+            evaluators.append(Evaluator(model: m, vocabulary: v))
+        }
+        var options = Evaluation.Options()
+        options.split = split
+        options.fold5 = fold5
+        options.precision = ScorePrecision(rawValue: precision)!
+        let folder = PrecompSplit.folder(dataPath: dataPath, dataName: dataName)
+        let outcome = try Evaluation.run(evaluators, folder: folder, options: options)
+        for line in outcome.lines { print(line) }
+        if let json {
+            var j = outcome.json
+            j["model"] = model; j["ensemble"] = ensemble as Any; j["split"] = split; j["precision"] = precision
+            let data = try JSONSerialization.data(withJSONObject: j, options: [.sortedKeys])
+            try data.write(to: URL(fileURLWithPath: json))
+        }
+        if let saveSims {
+            if options.precision == .float64 {
+                try NPY.write(doubles: outcome.sims, shape: outcome.simsShape, to: saveSims)
+            } else {
+                try NPY.write(Tensor(shape: outcome.simsShape, data: outcome.sims.map(Float.init)), to: saveSims)
+            }
+        }
+    }
+}
