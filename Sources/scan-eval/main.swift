@@ -45,17 +45,10 @@ struct ScanEval: ParsableCommand {
     static func main() {
         OpenBLASKernel.ensureFastKernel()
         do {
-            var command = try parseAsRoot() as! ScanEval
+            var command = try parseAsRoot()
             try command.run()
-        } catch let error as ValidationError {
-            exit(withError: error)
-        } catch where error is CleanExit || error is ExitCode {
-            exit(withError: error)
-        } catch let e as CommandError {
-            exit(withError: e)
         } catch {
-            FileHandle.standardError.write(Data("scan-eval: error: \(error)\n".utf8))
-            Foundation.exit(1)
+            exit(withError: error)
         }
     }
 
