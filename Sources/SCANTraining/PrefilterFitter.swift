@@ -1,0 +1,156 @@
+import Foundation
+import SCANModel
+
+/// Fits the prefilter's two projections contrastively on image-caption pairs with the SCAN model
+/// frozen: symmetric InfoNCE over a batch of distinct images, one of their captions each, on the
+/// cosine of the projected mean-pooled embeddings. Forward and backward are a handful of products.
+public struct PrefilterFitter {
+    public var dim = 256
+    public var steps = 600
+    public var batchSize = 256
+    public var learningRate: Float = 1e-3
+    public var temperature: Float = 0.05
+    public var seed: UInt64 = 1
+
+    public init() {}
+
+    public struct Result {
+        public var prefilter: Prefilter
+        public var losses: [Float]
+    }
+
+    /// `images` (n x D) and `captions` (m x D) are mean-pooled SCAN embeddings; `imageOf[j]` is caption j's image.
+    public func fit(images: Tensor, captions: Tensor, imageOf: [Int], metadata: [String: String] = [:],
+                    progress: ProgressReporter? = nil) -> Result {
+        let d = images.shape[1]
+        let n = images.shape[0]
+        precondition(captions.shape[1] == d && imageOf.count == captions.shape[0])
+        var rng = SplitMix64(seed: seed)
+        // Both sides start from the same random projection, so the first scores are close to the
+        // plain mean's cosine (a random projection roughly preserves it).
+        var a = Tensor(zeros: [dim, d])
+        let scale = (1 / Float(dim)).squareRoot() * 1.7320508
+        for i in 0..<a.count { a.data[i] = (rng.uniform() * 2 - 1) * scale }
+        var c = a
+        var adamA = AdamMoments(count: a.count), adamC = AdamMoments(count: c.count)
+        var captionsOf = [[Int]](repeating: [], count: n)
+        for (j, i) in imageOf.enumerated() { captionsOf[i].append(j) }
+        let usable = (0..<n).filter { !captionsOf[$0].isEmpty }
+        let b = min(batchSize, usable.count)
+        var losses: [Float] = []
+        var order = usable
+        var cursor = order.count
+        for step in 1...max(1, steps) {
+            // Distinct images per batch; one random caption of each.
+            var batchImages: [Int] = []
+            while batchImages.count < b {
+                if cursor >= order.count { order = rng.shuffled(order); cursor = 0 }
+                batchImages.append(order[cursor]); cursor += 1
+            }
+            let batchCaptions = batchImages.map { captionsOf[$0][Int(rng.next() % UInt64(captionsOf[$0].count))] }
+            var u = Tensor(zeros: [b, d]), v = Tensor(zeros: [b, d])
+            for k in 0..<b {
+                u.data.replaceSubrange((k * d)..<((k + 1) * d), with: images.data[(batchImages[k] * d)..<((batchImages[k] + 1) * d)])
+                v.data.replaceSubrange((k * d)..<((k + 1) * d), with: captions.data[(batchCaptions[k] * d)..<((batchCaptions[k] + 1) * d)])
+            }
+            let (loss, gA, gC) = Self.lossAndGradients(a: a, c: c, u: u, v: v, temperature: temperature)
+            losses.append(loss)
+            adamA.step(&a.data, gradient: gA.data, lr: learningRate, t: step)
+            adamC.step(&c.data, gradient: gC.data, lr: learningRate, t: step)
+            progress?.update(step)
+        }
+        progress?.finish()
+        var meta = metadata
+        meta["steps"] = "\(steps)"; meta["batch_size"] = "\(b)"; meta["temperature"] = "\(temperature)"
+        meta["learning_rate"] = "\(learningRate)"; meta["seed"] = "\(seed)"; meta["dim"] = "\(dim)"
+        meta["final_loss"] = "\(losses.last ?? 0)"
+        return Result(prefilter: Prefilter(imageProjection: a, textProjection: c, metadata: meta), losses: losses)
+    }
+
+    /// Symmetric InfoNCE of cos(A u_k, C v_l) / temperature with positives on the diagonal,
+    /// and its gradients with respect to A and C.
+    public static func lossAndGradients(a: Tensor, c: Tensor, u: Tensor, v: Tensor, temperature: Float) -> (Float, Tensor, Tensor) {
+        let b = u.shape[0], p = a.shape[0]
+        let x = BLAS.matmul(u, a, transB: true), y = BLAS.matmul(v, c, transB: true) // (b x p)
+        func normalized(_ t: Tensor) -> (Tensor, [Float]) {
+            var out = t
+            var norms = [Float](repeating: 0, count: b)
+            for k in 0..<b {
+                var s: Float = 0
+                for j in 0..<p { s += t.data[k * p + j] * t.data[k * p + j] }
+                norms[k] = max(s.squareRoot(), 1e-12)
+                for j in 0..<p { out.data[k * p + j] /= norms[k] }
+            }
+            return (out, norms)
+        }
+        let (xn, nx) = normalized(x), (yn, ny) = normalized(y)
+        var s = BLAS.matmul(xn, yn, transB: true) // (b x b)
+        for i in 0..<s.count { s.data[i] /= temperature }
+        var ds = Tensor(zeros: [b, b])
+        var loss: Float = 0
+        // Rows: image -> captions.
+        for i in 0..<b {
+            var m = -Float.infinity
+            for j in 0..<b { m = max(m, s[i, j]) }
+            var z: Float = 0
+            for j in 0..<b { z += Foundation.exp(s[i, j] - m) }
+            loss += (m + Foundation.log(z) - s[i, i])
+            for j in 0..<b { ds[i, j] += Foundation.exp(s[i, j] - m) / z - (i == j ? 1 : 0) }
+        }
+        // Columns: caption -> images.
+        for j in 0..<b {
+            var m = -Float.infinity
+            for i in 0..<b { m = max(m, s[i, j]) }
+            var z: Float = 0
+            for i in 0..<b { z += Foundation.exp(s[i, j] - m) }
+            loss += (m + Foundation.log(z) - s[j, j])
+            for i in 0..<b { ds[i, j] += Foundation.exp(s[i, j] - m) / z - (i == j ? 1 : 0) }
+        }
+        let scale = 1 / (2 * Float(b))
+        loss *= scale
+        for i in 0..<ds.count { ds.data[i] *= scale / temperature }
+        // Through the cosine: d xn = dS yn, d yn = dS^T xn; then through the normalisation.
+        let dxn = BLAS.matmul(ds, yn), dyn = BLAS.matmul(ds, xn, transA: true)
+        func throughNorm(_ dn: Tensor, _ n: Tensor, _ norms: [Float]) -> Tensor {
+            var out = dn
+            for k in 0..<b {
+                var dot: Float = 0
+                for j in 0..<p { dot += n.data[k * p + j] * dn.data[k * p + j] }
+                for j in 0..<p { out.data[k * p + j] = (dn.data[k * p + j] - n.data[k * p + j] * dot) / norms[k] }
+            }
+            return out
+        }
+        let dx = throughNorm(dxn, xn, nx), dy = throughNorm(dyn, yn, ny)
+        return (loss, BLAS.matmul(dx, u, transA: true), BLAS.matmul(dy, v, transA: true))
+    }
+}
+
+/// Adam moments for one flat parameter (torch >= 1.0 form, no weight decay).
+struct AdamMoments {
+    var m: [Float], v: [Float]
+    init(count: Int) { m = [Float](repeating: 0, count: count); v = m }
+
+    mutating func step(_ p: inout [Float], gradient g: [Float], lr: Float, t: Int, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8) {
+        let bc1 = 1 - Foundation.pow(beta1, Float(t)), bc2 = (1 - Foundation.pow(beta2, Float(t))).squareRoot()
+        for i in 0..<p.count {
+            m[i] = beta1 * m[i] + (1 - beta1) * g[i]
+            v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i]
+            p[i] -= lr / bc1 * m[i] / (v[i].squareRoot() / bc2 + eps)
+        }
+    }
+}
+
+extension SplitMix64 {
+    /// Uniform in [0, 1).
+    mutating func uniform() -> Float { Float(next() >> 40) / Float(1 << 24) }
+
+    /// Fisher-Yates with this generator, so that a seed fixes the order on every platform.
+    mutating func shuffled<T>(_ a: [T]) -> [T] {
+        var out = a
+        if out.count < 2 { return out }
+        for i in stride(from: out.count - 1, to: 0, by: -1) {
+            out.swapAt(i, Int(next() % UInt64(i + 1)))
+        }
+        return out
+    }
+}
