@@ -1,0 +1,391 @@
+import SCANModel
+
+/// SCAN's stacked cross attention for a whole batch, forward and backward, by the exact shortcut of
+/// DESIGN §5: every quantity of a pair (image i, caption j) is a function of the region-word dot
+/// products P = R W^T, the context Gram matrix (G_R = R R^T for t2i, G_W = W W^T for i2t) and the
+/// query norms, so the weighted contexts are never materialised in D dimensions:
+///   num_q = sum_c a_cq P_cq,   |weighted_q|^2 = a_q^T G a_q,   s_q = num_q / max(|query_q| |weighted_q|, 1e-8).
+/// P for all pairs is one (NR x NW) gemm; the backward returns to R and W through dP (two gemms)
+/// and the Gram gradients (dG = sum_q dwn2_q a_q a_q^T, one small gemm per context item).
+///
+/// Shapes: NR regions of all images (rows), NW words of all captions (columns), D embed;
+/// BI images, BC captions. Matrices over pairs are (NR x NW) with the pair (i, j) the block of
+/// image i's rows and caption j's columns. In a pair, "contexts" c and "queries" q are regions and
+/// words (t2i) or words and regions (i2t).
+struct AttentionCache<T: TrainScalar> {
+    var regionOffsets: [Int] = [0]
+    var wordOffsets: [Int] = [0]
+    var dim = 0
+    /// (NR x NW) P = R W^T.
+    var p: [T] = []
+    /// (NR x NW) attention weights a (softmax over the contexts of lambda_softmax * norm(P)).
+    var a: [T] = []
+    /// (NR x NW) the context Gram matrix times a (per pair).
+    var m: [T] = []
+    /// Query norms: |W_w| (NW) for t2i, |R_r| (NR) for i2t.
+    var queryNorms: [T] = []
+    /// Per query element of each pair: t2i (BI x NW) at [i][w], i2t (NR x BC) at [r][j].
+    var sims: [T] = []
+    var weightedNorms: [T] = []
+    /// (BI x BC) the scores.
+    var scores: [T] = []
+
+    var imageCount: Int { regionOffsets.count - 1 }
+    var captionCount: Int { wordOffsets.count - 1 }
+    var regionRows: Int { regionOffsets.last! }
+    var wordColumns: Int { wordOffsets.last! }
+}
+
+/// Where a pair's elements live in the (NR x NW) matrices and the per-query arrays.
+struct PairView {
+    /// Element (c, q) is at base + c * cs + q * qs.
+    var base: Int
+    var contexts: Int
+    var queries: Int
+    var cs: Int
+    var qs: Int
+    /// Per-query arrays: element q at qBase + q * qStride.
+    var qBase: Int
+    var qStride: Int
+    /// Start of the pair's queries in `queryNorms`.
+    var normBase: Int
+
+    init(i: Int, j: Int, direction: CrossAttn, regionOffsets ro: [Int], wordOffsets wo: [Int]) {
+        let nw = wo.last!, bc = wo.count - 1
+        let nr = ro[i + 1] - ro[i], nwj = wo[j + 1] - wo[j]
+        base = ro[i] * nw + wo[j]
+        switch direction {
+        case .t2i:
+            contexts = nr; queries = nwj; cs = nw; qs = 1
+            qBase = i * nw + wo[j]; qStride = 1; normBase = wo[j]
+        case .i2t:
+            contexts = nwj; queries = nr; cs = 1; qs = nw
+            qBase = ro[i] * bc + j; qStride = bc; normBase = ro[i]
+        }
+    }
+}
+
+enum CrossAttentionLayer {
+    static let cosineEps = 1e-8
+
+    static func forward<T: TrainScalar>(regions: UnsafePointer<T>, regionOffsets: [Int],
+                                        words: UnsafePointer<T>, wordOffsets: [Int],
+                                        dim d: Int, attention at: CrossAttention) -> AttentionCache<T> {
+        var c = AttentionCache<T>()
+        c.regionOffsets = regionOffsets
+        c.wordOffsets = wordOffsets
+        c.dim = d
+        let nr = c.regionRows, nw = c.wordColumns, bi = c.imageCount, bc = c.captionCount
+        c.p = [T](repeating: 0, count: nr * nw)
+        c.a = c.p
+        c.m = c.p
+        c.scores = [T](repeating: 0, count: bi * bc)
+        let t2i = at.direction == .t2i
+        c.sims = [T](repeating: 0, count: t2i ? bi * nw : nr * bc)
+        c.weightedNorms = c.sims
+        c.queryNorms = [T](repeating: 0, count: t2i ? nw : nr)
+        let lambda = T(at.lambdaSoftmax)
+        let norm = at.rawFeatureNorm
+        let pairs = bi * bc
+        let maxPair = maxPairSize(regionOffsets, wordOffsets)
+
+        c.p.withUnsafeMutableBufferPointer { pB in
+        c.a.withUnsafeMutableBufferPointer { aB in
+        c.m.withUnsafeMutableBufferPointer { mB in
+        c.queryNorms.withUnsafeMutableBufferPointer { qnB in
+        c.sims.withUnsafeMutableBufferPointer { sB in
+        c.weightedNorms.withUnsafeMutableBufferPointer { wnB in
+        c.scores.withUnsafeMutableBufferPointer { scB in
+            let P = pB.baseAddress!, A = aB.baseAddress!, M = mB.baseAddress!, QN = qnB.baseAddress!
+            let S = sB.baseAddress!, WN = wnB.baseAddress!, SC = scB.baseAddress!
+            // P (NR x NW) = R (NR x D) W^T (D x NW): the one large product.
+            T.gemm(transA: false, transB: true, m: nr, n: nw, k: d, alpha: 1, a: regions, lda: d,
+                   b: words, ldb: d, beta: 0, c: P, ldc: nw)
+            let (queries, nq) = t2i ? (words, nw) : (regions, nr)
+            for q in 0..<nq {
+                var ss: T = 0
+                for k in 0..<d { ss += queries[q * d + k] * queries[q * d + k] }
+                QN[q] = ss.squareRoot()
+            }
+            // Raw norm along the queries, then the softmax over the contexts.
+            Parallel.forChunks(pairs) { range in
+                var y = [T](repeating: 0, count: maxPair)
+                y.withUnsafeMutableBufferPointer { yB in
+                    let Y = yB.baseAddress!
+                    for pair in range {
+                        let v = PairView(i: pair / bc, j: pair % bc, direction: at.direction,
+                                         regionOffsets: regionOffsets, wordOffsets: wordOffsets)
+                        let nq = v.queries, ncx = v.contexts
+                        for cx in 0..<ncx {
+                            RawNormLayer.forward(P + v.base + cx * v.cs, stride: v.qs, count: nq, norm: norm, y: Y + cx * nq)
+                        }
+                        for q in 0..<nq {
+                            var mx = lambda * Y[q]
+                            for cx in 1..<max(1, ncx) where lambda * Y[cx * nq + q] > mx { mx = lambda * Y[cx * nq + q] }
+                            var total: T = 0
+                            for cx in 0..<ncx {
+                                let e = T.exp(lambda * Y[cx * nq + q] - mx)
+                                Y[cx * nq + q] = e
+                                total += e
+                            }
+                            let inv = 1 / total
+                            for cx in 0..<ncx { A[v.base + cx * v.cs + q * v.qs] = Y[cx * nq + q] * inv }
+                        }
+                    }
+                }
+            }
+            // M = G a per context item: t2i M_i (R_i x NW) = G_Ri A_i; i2t M[:, j] (NR x W_j) = A[:, j] G_Wj.
+            if t2i {
+                for i in 0..<bi {
+                    let r0 = regionOffsets[i], n = regionOffsets[i + 1] - r0
+                    var g = [T](repeating: 0, count: n * n)
+                    g.withUnsafeMutableBufferPointer { gB in
+                        T.gemm(transA: false, transB: true, m: n, n: n, k: d, alpha: 1, a: regions + r0 * d, lda: d,
+                               b: regions + r0 * d, ldb: d, beta: 0, c: gB.baseAddress!, ldc: n)
+                        T.gemm(transA: false, transB: false, m: n, n: nw, k: n, alpha: 1, a: gB.baseAddress!, lda: n,
+                               b: A + r0 * nw, ldb: nw, beta: 0, c: M + r0 * nw, ldc: nw)
+                    }
+                }
+            } else {
+                for j in 0..<bc {
+                    let w0 = wordOffsets[j], n = wordOffsets[j + 1] - w0
+                    var g = [T](repeating: 0, count: n * n)
+                    g.withUnsafeMutableBufferPointer { gB in
+                        T.gemm(transA: false, transB: true, m: n, n: n, k: d, alpha: 1, a: words + w0 * d, lda: d,
+                               b: words + w0 * d, ldb: d, beta: 0, c: gB.baseAddress!, ldc: n)
+                        T.gemm(transA: false, transB: false, m: nr, n: n, k: n, alpha: 1, a: A + w0, lda: nw,
+                               b: gB.baseAddress!, ldb: n, beta: 0, c: M + w0, ldc: nw)
+                    }
+                }
+            }
+            // Cosine per query, then the aggregation.
+            let lse = T(at.lambdaLSE)
+            Parallel.forChunks(pairs) { range in
+                var s = [T](repeating: 0, count: maxPair)
+                s.withUnsafeMutableBufferPointer { sBuf in
+                    let sq = sBuf.baseAddress!
+                    for pair in range {
+                        let v = PairView(i: pair / bc, j: pair % bc, direction: at.direction,
+                                         regionOffsets: regionOffsets, wordOffsets: wordOffsets)
+                        for q in 0..<v.queries {
+                            var num: T = 0, wn2: T = 0
+                            var e = v.base + q * v.qs
+                            for _ in 0..<v.contexts {
+                                num += A[e] * P[e]
+                                wn2 += A[e] * M[e]
+                                e += v.cs
+                            }
+                            let wn = max(wn2, 0).squareRoot()
+                            let den = max(QN[v.normBase + q] * wn, T(cosineEps))
+                            let sv = num / den
+                            sq[q] = sv
+                            S[v.qBase + q * v.qStride] = sv
+                            WN[v.qBase + q * v.qStride] = wn
+                        }
+                        SC[pair] = CrossAttention.aggregate(UnsafePointer(sq), count: v.queries, agg: at.aggFunc, lambdaLSE: lse)
+                    }
+                }
+            }
+        }}}}}}}
+        return c
+    }
+
+    static func maxPairSize(_ ro: [Int], _ wo: [Int]) -> Int {
+        var mr = 0, mw = 0
+        for i in 0..<(ro.count - 1) { mr = max(mr, ro[i + 1] - ro[i]) }
+        for j in 0..<(wo.count - 1) { mw = max(mw, wo[j + 1] - wo[j]) }
+        return max(1, mr * mw)
+    }
+
+    /// d score / d s for one pair's per-query similarities (scaled by `g` = dL/dscore).
+    static func aggregateBackward<T: TrainScalar>(_ s: UnsafePointer<T>, count n: Int, agg: AggFunc, lambdaLSE: T,
+                                                  g: T, ds: UnsafeMutablePointer<T>) {
+        switch agg {
+        case .logSumExp:
+            // score = log(sum exp(lambda s)) / lambda: d/ds_q = exp(lambda s_q) / sum exp(lambda s).
+            var acc: T = 0
+            for q in 0..<n { ds[q] = T.exp(lambdaLSE * s[q]); acc += ds[q] }
+            let f = g / acc
+            for q in 0..<n { ds[q] *= f }
+        case .mean:
+            let f = g / T(n)
+            for q in 0..<n { ds[q] = f }
+        case .sum:
+            for q in 0..<n { ds[q] = g }
+        case .max:
+            var best = 0
+            for q in 1..<max(1, n) where s[q] > s[best] { best = q }
+            for q in 0..<n { ds[q] = 0 }
+            ds[best] = g
+        }
+    }
+
+    /// Given dScores (BI x BC): accumulates dRegions (NR x D) and dWords (NW x D).
+    ///
+    /// Pairs with a zero score gradient (most of them with max_violation) are skipped; when few
+    /// pairs remain, the products with dP are done per pair instead of over the whole matrix
+    /// (`denseThreshold` is the fraction of pairs above which the large gemms are used).
+    static func backward<T: TrainScalar>(_ c: AttentionCache<T>, regions: UnsafePointer<T>, words: UnsafePointer<T>,
+                                         attention at: CrossAttention, dScores: [T],
+                                         dRegions: UnsafeMutablePointer<T>, dWords: UnsafeMutablePointer<T>,
+                                         denseThreshold: Double = 0.25) {
+        let d = c.dim
+        let nr = c.regionRows, nw = c.wordColumns, bi = c.imageCount, bc = c.captionCount
+        let t2i = at.direction == .t2i
+        let ro = c.regionOffsets, wo = c.wordOffsets
+        let lambda = T(at.lambdaSoftmax)
+        let lse = T(at.lambdaLSE)
+        let norm = at.rawFeatureNorm
+        let active = (0..<(bi * bc)).filter { dScores[$0] != 0 }
+        let maxPair = maxPairSize(ro, wo)
+        // dP and A * dwn2 (per query column), same layout as P.
+        var dP = [T](repeating: 0, count: nr * nw)
+        var ad = [T](repeating: 0, count: nr * nw)
+        // dL/d|query| per query element of each pair (layout of `sims`).
+        var dqn = [T](repeating: 0, count: c.sims.count)
+
+        c.p.withUnsafeBufferPointer { pB in
+        c.a.withUnsafeBufferPointer { aB in
+        c.m.withUnsafeBufferPointer { mB in
+        c.queryNorms.withUnsafeBufferPointer { qnB in
+        c.sims.withUnsafeBufferPointer { sB in
+        c.weightedNorms.withUnsafeBufferPointer { wnB in
+        dP.withUnsafeMutableBufferPointer { dpB in
+        ad.withUnsafeMutableBufferPointer { adB in
+        dqn.withUnsafeMutableBufferPointer { dqnB in
+            let P = pB.baseAddress!, A = aB.baseAddress!, M = mB.baseAddress!, QN = qnB.baseAddress!
+            let S = sB.baseAddress!, WN = wnB.baseAddress!
+            let DP = dpB.baseAddress!, AD = adB.baseAddress!, DQN = dqnB.baseAddress!
+            Parallel.forChunks(active.count) { range in
+                var scratch = [T](repeating: 0, count: 3 * maxPair + 2 * max(1, maxPair))
+                scratch.withUnsafeMutableBufferPointer { scB in
+                    let Y = scB.baseAddress!, DY = Y + maxPair, L = DY + maxPair
+                    let sq = L + maxPair, ds = sq + maxPair
+                    for idx in range {
+                        let pair = active[idx]
+                        let v = PairView(i: pair / bc, j: pair % bc, direction: at.direction, regionOffsets: ro, wordOffsets: wo)
+                        let nq = v.queries, ncx = v.contexts
+                        for q in 0..<nq { sq[q] = S[v.qBase + q * v.qStride] }
+                        aggregateBackward(UnsafePointer(sq), count: nq, agg: at.aggFunc, lambdaLSE: lse, g: dScores[pair], ds: ds)
+                        for q in 0..<nq {
+                            let qi = v.qBase + q * v.qStride
+                            let s = sq[q], wn = WN[qi], qn = QN[v.normBase + q]
+                            let prod = qn * wn
+                            let den = max(prod, T(cosineEps))
+                            let dnum = ds[q] / den
+                            // s = num / max(prod, eps): the clamp passes the gradient where prod >= eps.
+                            let dprod = prod >= T(cosineEps) ? -ds[q] * s / den : 0
+                            DQN[qi] = dprod * wn
+                            let dwn2 = wn > 0 ? dprod * qn / (2 * wn) : 0
+                            // dA = dnum P + 2 dwn2 M; then the softmax over the contexts.
+                            var sumADA: T = 0
+                            var e = v.base + q * v.qs
+                            for cx in 0..<ncx {
+                                let av = A[e]
+                                let da = dnum * P[e] + 2 * dwn2 * M[e]
+                                DY[cx * nq + q] = da
+                                sumADA += av * da
+                                DP[e] = dnum * av
+                                AD[e] = av * dwn2
+                                e += v.cs
+                            }
+                            e = v.base + q * v.qs
+                            for cx in 0..<ncx {
+                                DY[cx * nq + q] = lambda * A[e] * (DY[cx * nq + q] - sumADA)
+                                e += v.cs
+                            }
+                        }
+                        // Back through the raw norm, one context row at a time.
+                        for cx in 0..<ncx {
+                            let x = P + v.base + cx * v.cs
+                            RawNormLayer.forward(x, stride: v.qs, count: nq, norm: norm, y: Y)
+                            RawNormLayer.backward(x, stride: v.qs, count: nq, norm: norm, y: Y, dy: DY + cx * nq,
+                                                  work: L, dx: DP + v.base + cx * v.cs)
+                        }
+                    }
+                }
+            }
+
+            let dense = Double(active.count) >= denseThreshold * Double(bi * bc)
+            if dense {
+                // dR (NR x D) += dP (NR x NW) W (NW x D); dW (NW x D) += dP^T R.
+                T.gemm(transA: false, transB: false, m: nr, n: d, k: nw, alpha: 1, a: DP, lda: nw,
+                       b: words, ldb: d, beta: 1, c: dRegions, ldc: d)
+                T.gemm(transA: true, transB: false, m: nw, n: d, k: nr, alpha: 1, a: DP, lda: nw,
+                       b: regions, ldb: d, beta: 1, c: dWords, ldc: d)
+            } else {
+                for pair in active {
+                    let i = pair / bc, j = pair % bc
+                    let r0 = ro[i], rn = ro[i + 1] - r0, w0 = wo[j], wn = wo[j + 1] - w0
+                    let blk = DP + r0 * nw + w0
+                    T.gemm(transA: false, transB: false, m: rn, n: d, k: wn, alpha: 1, a: blk, lda: nw,
+                           b: words + w0 * d, ldb: d, beta: 1, c: dRegions + r0 * d, ldc: d)
+                    T.gemm(transA: true, transB: false, m: wn, n: d, k: rn, alpha: 1, a: blk, lda: nw,
+                           b: regions + r0 * d, ldb: d, beta: 1, c: dWords + w0 * d, ldc: d)
+                }
+            }
+
+            // Gram terms: dG = sum_q dwn2_q a_q a_q^T per context item; dX += (dG + dG^T) X = 2 dG X.
+            if t2i {
+                var byImage = [[Int]](repeating: [], count: bi)
+                for pair in active { byImage[pair / bc].append(pair % bc) }
+                for i in 0..<bi where !byImage[i].isEmpty {
+                    let r0 = ro[i], n = ro[i + 1] - r0
+                    var g = [T](repeating: 0, count: n * n)
+                    g.withUnsafeMutableBufferPointer { gB in
+                        let G = gB.baseAddress!
+                        if dense {
+                            T.gemm(transA: false, transB: true, m: n, n: n, k: nw, alpha: 1, a: A + r0 * nw, lda: nw,
+                                   b: AD + r0 * nw, ldb: nw, beta: 0, c: G, ldc: n)
+                        } else {
+                            for j in byImage[i] {
+                                let w0 = wo[j], wn = wo[j + 1] - w0
+                                T.gemm(transA: false, transB: true, m: n, n: n, k: wn, alpha: 1, a: A + r0 * nw + w0, lda: nw,
+                                       b: AD + r0 * nw + w0, ldb: nw, beta: 1, c: G, ldc: n)
+                            }
+                        }
+                        T.gemm(transA: false, transB: false, m: n, n: d, k: n, alpha: 2, a: G, lda: n,
+                               b: regions + r0 * d, ldb: d, beta: 1, c: dRegions + r0 * d, ldc: d)
+                    }
+                }
+            } else {
+                var byCaption = [[Int]](repeating: [], count: bc)
+                for pair in active { byCaption[pair % bc].append(pair / bc) }
+                for j in 0..<bc where !byCaption[j].isEmpty {
+                    let w0 = wo[j], n = wo[j + 1] - w0
+                    var g = [T](repeating: 0, count: n * n)
+                    g.withUnsafeMutableBufferPointer { gB in
+                        let G = gB.baseAddress!
+                        if dense {
+                            T.gemm(transA: true, transB: false, m: n, n: n, k: nr, alpha: 1, a: A + w0, lda: nw,
+                                   b: AD + w0, ldb: nw, beta: 0, c: G, ldc: n)
+                        } else {
+                            for i in byCaption[j] {
+                                let r0 = ro[i], rn = ro[i + 1] - r0
+                                T.gemm(transA: true, transB: false, m: n, n: n, k: rn, alpha: 1, a: A + r0 * nw + w0, lda: nw,
+                                       b: AD + r0 * nw + w0, ldb: nw, beta: 1, c: G, ldc: n)
+                            }
+                        }
+                        T.gemm(transA: false, transB: false, m: n, n: d, k: n, alpha: 2, a: G, lda: n,
+                               b: words + w0 * d, ldb: d, beta: 1, c: dWords + w0 * d, ldc: d)
+                    }
+                }
+            }
+
+            // Query norms: dX_q += (sum over pairs of dL/d|X_q|) X_q / |X_q|.
+            let (queries, dQueries, nq) = t2i ? (words, dWords, nw) : (regions, dRegions, nr)
+            for q in 0..<nq {
+                var total: T = 0
+                if t2i {
+                    for i in 0..<bi { total += DQN[i * nw + q] }
+                } else {
+                    for j in 0..<bc { total += DQN[q * bc + j] }
+                }
+                let qn = QN[q]
+                if total == 0 || qn == 0 { continue }
+                let f = total / qn
+                for k in 0..<d { dQueries[q * d + k] += f * queries[q * d + k] }
+            }
+        }}}}}}}}}
+    }
+}

@@ -1,0 +1,217 @@
+import SCANModel
+
+/// One direction of a single-layer PyTorch GRU over packed sequences, forward and backward through
+/// time, batched over the captions: one gemm per time step for all captions still alive, the input
+/// projections of all tokens in one gemm; backward likewise, with dW_hh, dW_ih and dx each one gemm
+/// over all tokens at the end.
+///
+///   r = sigm(W_ir x + b_ir + W_hr h + b_hr); z = sigm(W_iz x + b_iz + W_hz h + b_hz)
+///   n = tanh(W_in x + b_in + r * (W_hn h + b_hn)); h' = (1 - z) * n + z * h; h0 = 0.
+///
+/// Shapes: T tokens of the batch (caption after caption, "packed order"), E input size, H hidden,
+/// G = 3H (gate rows r; z; n). Per-step quantities are stored in "time-major order": row
+/// `stepOffsets[t] + i` is the i-th longest caption at step t (the captions alive at step t are a
+/// prefix of the longest-first order).
+struct GRUWeights<T: TrainScalar> {
+    /// (G x E)
+    var wih: UnsafePointer<T>
+    /// (G x H)
+    var whh: UnsafePointer<T>
+    /// (G)
+    var bih: UnsafePointer<T>
+    /// (G)
+    var bhh: UnsafePointer<T>
+}
+
+struct GRUGradients<T: TrainScalar> {
+    var wih: UnsafeMutablePointer<T>
+    var whh: UnsafeMutablePointer<T>
+    var bih: UnsafeMutablePointer<T>
+    var bhh: UnsafeMutablePointer<T>
+}
+
+/// Which token each (step, caption) visits: shared by both directions of a batch.
+struct PackedSchedule {
+    /// Start of each caption's tokens (count + 1).
+    let offsets: [Int]
+    let lengths: [Int]
+    /// Captions longest first (stable), so the alive ones at any step are a prefix.
+    let order: [Int]
+    /// alive[t] = number of captions with length > t.
+    let alive: [Int]
+    /// Time-major row of (t, 0); count maxLen + 1.
+    let stepOffsets: [Int]
+
+    init(lengths: [Int]) {
+        self.lengths = lengths
+        var offs = [0]
+        for l in lengths { offs.append(offs.last! + l) }
+        offsets = offs
+        order = lengths.indices.sorted { lengths[$0] > lengths[$1] || (lengths[$0] == lengths[$1] && $0 < $1) }
+        let maxLen = lengths.max() ?? 0
+        alive = (0..<maxLen).map { t in lengths.reduce(0) { $0 + ($1 > t ? 1 : 0) } }
+        var so = [0]
+        for a in alive { so.append(so.last! + a) }
+        stepOffsets = so
+    }
+
+    var tokens: Int { offsets.last! }
+    var maxLength: Int { alive.count }
+
+    /// Packed-order row of the i-th alive caption at step t.
+    @inline(__always)
+    func tokenRow(step t: Int, slot i: Int, reverse: Bool) -> Int {
+        let s = order[i]
+        return offsets[s] + (reverse ? lengths[s] - 1 - t : t)
+    }
+}
+
+struct GRUCache<T: TrainScalar> {
+    var reverse = false
+    var hidden = 0
+    /// (T x G) packed: x W_ih^T + b_ih.
+    var gi: [T] = []
+    /// (T x H) time-major: the state entering the step (zeros at t = 0).
+    var hprev: [T] = []
+    /// (T x H) time-major gate values r, z, n and hn = W_hn h + b_hn.
+    var r: [T] = []
+    var z: [T] = []
+    var n: [T] = []
+    var hn: [T] = []
+    /// (T x H) packed: the output state at every token.
+    var out: [T] = []
+}
+
+enum GRULayer {
+    static func forward<T: TrainScalar>(x: UnsafePointer<T>, inputSize e: Int, hidden h: Int,
+                                        schedule s: PackedSchedule, reverse: Bool,
+                                        weights w: GRUWeights<T>) -> GRUCache<T> {
+        let g = 3 * h
+        let tokens = s.tokens
+        var c = GRUCache<T>()
+        c.reverse = reverse
+        c.hidden = h
+        c.gi = [T](repeating: 0, count: tokens * g)
+        c.hprev = [T](repeating: 0, count: tokens * h)
+        c.r = [T](repeating: 0, count: tokens * h)
+        c.z = c.r; c.n = c.r; c.hn = c.r
+        c.out = [T](repeating: 0, count: tokens * h)
+        let nAlive0 = s.alive.first ?? 0
+        var gh = [T](repeating: 0, count: nAlive0 * g)
+
+        c.gi.withUnsafeMutableBufferPointer { giB in
+            let gi = giB.baseAddress!
+            for t in 0..<tokens { (gi + t * g).update(from: w.bih, count: g) }
+            // gi (T x G) += x (T x E) W_ih^T (E x G)
+            T.gemm(transA: false, transB: true, m: tokens, n: g, k: e, alpha: 1, a: x, lda: e,
+                   b: w.wih, ldb: e, beta: 1, c: gi, ldc: g)
+        }
+        c.gi.withUnsafeBufferPointer { giB in
+        c.hprev.withUnsafeMutableBufferPointer { hpB in
+        c.r.withUnsafeMutableBufferPointer { rB in
+        c.z.withUnsafeMutableBufferPointer { zB in
+        c.n.withUnsafeMutableBufferPointer { nB in
+        c.hn.withUnsafeMutableBufferPointer { hnB in
+        c.out.withUnsafeMutableBufferPointer { outB in
+        gh.withUnsafeMutableBufferPointer { ghB in
+            let gi = giB.baseAddress!, hp = hpB.baseAddress!, out = outB.baseAddress!, ghP = ghB.baseAddress!
+            let rP = rB.baseAddress!, zP = zB.baseAddress!, nP = nB.baseAddress!, hnP = hnB.baseAddress!
+            for t in 0..<s.maxLength {
+                let b = s.alive[t]
+                let base = s.stepOffsets[t]
+                for i in 0..<b { (ghP + i * g).update(from: w.bhh, count: g) }
+                if t > 0 {
+                    // gh (b x G) += hprev_t (b x H) W_hh^T (H x G)
+                    T.gemm(transA: false, transB: true, m: b, n: g, k: h, alpha: 1, a: hp + base * h, lda: h,
+                           b: w.whh, ldb: h, beta: 1, c: ghP, ldc: g)
+                }
+                let nextAlive = t + 1 < s.maxLength ? s.alive[t + 1] : 0
+                let nextBase = s.stepOffsets[t + 1]
+                Parallel.forChunks(b, minChunk: max(1, 16384 / max(1, h))) { range in
+                    for i in range {
+                        let row = s.tokenRow(step: t, slot: i, reverse: reverse)
+                        let tm = base + i
+                        let xi = gi + row * g, hh = ghP + i * g, hprevRow = hp + tm * h
+                        let rr = rP + tm * h, zz = zP + tm * h, nn = nP + tm * h, hnn = hnP + tm * h
+                        let o = out + row * h
+                        for k in 0..<h {
+                            let rv = Buffers.sigmoid(xi[k] + hh[k])
+                            let zv = Buffers.sigmoid(xi[h + k] + hh[h + k])
+                            let hnv = hh[2 * h + k]
+                            let nv = T.tanh(xi[2 * h + k] + rv * hnv)
+                            rr[k] = rv; zz[k] = zv; nn[k] = nv; hnn[k] = hnv
+                            o[k] = (1 - zv) * nv + zv * hprevRow[k]
+                        }
+                        if i < nextAlive { (hp + (nextBase + i) * h).update(from: o, count: h) }
+                    }
+                }
+            }
+        }}}}}}}}
+        return c
+    }
+
+    /// Given dOut (T x H, packed): accumulates into the weight gradients and dx (T x E, packed).
+    static func backward<T: TrainScalar>(_ c: GRUCache<T>, x: UnsafePointer<T>, inputSize e: Int,
+                                         schedule s: PackedSchedule, weights w: GRUWeights<T>,
+                                         dOut: UnsafePointer<T>, grads dw: GRUGradients<T>,
+                                         dx: UnsafeMutablePointer<T>) {
+        let h = c.hidden, g = 3 * h
+        let tokens = s.tokens
+        let reverse = c.reverse
+        // (T x G) packed: d(x W_ih^T + b_ih); (T x G) time-major: d(h W_hh^T + b_hh).
+        var dgi = [T](repeating: 0, count: tokens * g)
+        var dgh = [T](repeating: 0, count: tokens * g)
+        // (n x H): dL/dh flowing into step t from step t + 1, per longest-first slot.
+        var carry = [T](repeating: 0, count: (s.alive.first ?? 0) * h)
+        c.r.withUnsafeBufferPointer { rB in
+        c.z.withUnsafeBufferPointer { zB in
+        c.n.withUnsafeBufferPointer { nB in
+        c.hn.withUnsafeBufferPointer { hnB in
+        c.hprev.withUnsafeBufferPointer { hpB in
+        dgi.withUnsafeMutableBufferPointer { dgiB in
+        dgh.withUnsafeMutableBufferPointer { dghB in
+        carry.withUnsafeMutableBufferPointer { carryB in
+            let rP = rB.baseAddress!, zP = zB.baseAddress!, nP = nB.baseAddress!, hnP = hnB.baseAddress!
+            let hp = hpB.baseAddress!, dgiP = dgiB.baseAddress!, dghP = dghB.baseAddress!, cr = carryB.baseAddress!
+            for t in (0..<s.maxLength).reversed() {
+                let b = s.alive[t]
+                let base = s.stepOffsets[t]
+                Parallel.forChunks(b, minChunk: max(1, 16384 / max(1, h))) { range in
+                    for i in range {
+                        let row = s.tokenRow(step: t, slot: i, reverse: reverse)
+                        let tm = base + i
+                        let rr = rP + tm * h, zz = zP + tm * h, nn = nP + tm * h, hnn = hnP + tm * h
+                        let hpr = hp + tm * h, dO = dOut + row * h, dc = cr + i * h
+                        let dI = dgiP + row * g, dH = dghP + tm * g
+                        for k in 0..<h {
+                            let dh = dc[k] + dO[k]
+                            let rv = rr[k], zv = zz[k], nv = nn[k]
+                            let dn = dh * (1 - zv)
+                            let dz = dh * (hpr[k] - nv)
+                            let dan = dn * (1 - nv * nv)
+                            let dar = dan * hnn[k] * rv * (1 - rv)
+                            let daz = dz * zv * (1 - zv)
+                            dI[k] = dar; dI[h + k] = daz; dI[2 * h + k] = dan
+                            dH[k] = dar; dH[h + k] = daz; dH[2 * h + k] = dan * rv
+                            dc[k] = dh * zv
+                        }
+                    }
+                }
+                if t > 0 {
+                    // carry (b x H) += dgh_t (b x G) W_hh (G x H)
+                    T.gemm(transA: false, transB: false, m: b, n: h, k: g, alpha: 1, a: dghP + base * g, lda: g,
+                           b: w.whh, ldb: h, beta: 1, c: cr, ldc: h)
+                }
+            }
+            // dW_hh (G x H) += dgh^T (G x T) hprev (T x H); dW_ih (G x E) += dgi^T x; dx (T x E) += dgi W_ih.
+            T.gemm(transA: true, transB: false, m: g, n: h, k: tokens, alpha: 1, a: dghP, lda: g,
+                   b: hp, ldb: h, beta: 1, c: dw.whh, ldc: h)
+            Buffers.addColumnSums(dghP, rows: tokens, dim: g, ld: g, into: dw.bhh)
+            T.gemm(transA: true, transB: false, m: g, n: e, k: tokens, alpha: 1, a: dgiP, lda: g,
+                   b: x, ldb: e, beta: 1, c: dw.wih, ldc: e)
+            Buffers.addColumnSums(dgiP, rows: tokens, dim: g, ld: g, into: dw.bih)
+            T.gemm(transA: false, transB: false, m: tokens, n: e, k: g, alpha: 1, a: dgiP, lda: g,
+                   b: w.wih, ldb: e, beta: 1, c: dx, ldc: e)
+        }}}}}}}}
+    }
+}

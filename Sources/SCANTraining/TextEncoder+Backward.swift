@@ -1,0 +1,119 @@
+import SCANModel
+
+/// The text encoder for training: embedding lookup, a (bi-)GRU over packed sequences, the mean of
+/// the two directions with bi_gru, then l2norm per word unless no_txtnorm.
+///
+/// Shapes: T tokens of the batch (packed, caption after caption), E word_dim, H = D embed, V vocab.
+struct TextEncoderCache<T: TrainScalar> {
+    var schedule: PackedSchedule
+    var captions: [[Int]]
+    /// (T x E) embedded tokens.
+    var x: [T] = []
+    var forward = GRUCache<T>()
+    var backward: GRUCache<T>?
+    /// (T x H) GRU output (mean of the directions) before the norm.
+    var pre: [T] = []
+    /// (T) norms of `pre` rows (empty with no_txtnorm).
+    var norms: [T] = []
+    /// (T x H) the word embeddings.
+    var out: [T] = []
+    var normalize = true
+}
+
+/// Names of one GRU direction's tensors (suffix "" or "_reverse").
+struct GRUNames {
+    let wih, whh, bih, bhh: String
+    init(suffix: String) {
+        wih = "txt_enc.rnn.weight_ih_l0" + suffix; whh = "txt_enc.rnn.weight_hh_l0" + suffix
+        bih = "txt_enc.rnn.bias_ih_l0" + suffix; bhh = "txt_enc.rnn.bias_hh_l0" + suffix
+    }
+    func weights<T>(_ p: ParameterPointers<T>) -> GRUWeights<T> {
+        GRUWeights(wih: p(wih), whh: p(whh), bih: p(bih), bhh: p(bhh))
+    }
+    func gradients<T>(_ d: GradientPointers<T>) -> GRUGradients<T> {
+        GRUGradients(wih: d(wih), whh: d(whh), bih: d(bih), bhh: d(bhh))
+    }
+}
+
+enum TextEncoderLayer {
+    static let embedName = "txt_enc.embed.weight"
+
+    static func forward<T: TrainScalar>(captions: [[Int]], config: ModelConfig, parameters p: ParameterPointers<T>) -> TextEncoderCache<T> {
+        let e = config.wordDim, h = config.embedSize
+        var c = TextEncoderCache<T>(schedule: PackedSchedule(lengths: captions.map(\.count)), captions: captions)
+        c.normalize = !config.noTxtnorm
+        c.x = EmbeddingLayer.forward(table: p(embedName), wordDim: e, captions: captions)
+        c.x.withUnsafeBufferPointer { xb in
+            c.forward = GRULayer.forward(x: xb.baseAddress!, inputSize: e, hidden: h, schedule: c.schedule,
+                                         reverse: false, weights: GRUNames(suffix: "").weights(p))
+            if config.biGRU {
+                c.backward = GRULayer.forward(x: xb.baseAddress!, inputSize: e, hidden: h, schedule: c.schedule,
+                                              reverse: true, weights: GRUNames(suffix: "_reverse").weights(p))
+            }
+        }
+        if let b = c.backward {
+            c.pre = c.forward.out
+            for i in 0..<c.pre.count { c.pre[i] = (c.pre[i] + b.out[i]) / 2 }
+        } else {
+            c.pre = c.forward.out
+        }
+        let tokens = c.schedule.tokens
+        if c.normalize {
+            c.out = [T](repeating: 0, count: tokens * h)
+            c.norms = [T](repeating: 0, count: tokens)
+            c.pre.withUnsafeBufferPointer { pre in
+                c.out.withUnsafeMutableBufferPointer { out in
+                    c.norms.withUnsafeMutableBufferPointer { n in
+                        RowL2Norm.forward(pre.baseAddress!, rows: tokens, dim: h, y: out.baseAddress!, norms: n.baseAddress!)
+                    }
+                }
+            }
+        } else {
+            c.out = c.pre
+        }
+        return c
+    }
+
+    /// Given dOut (T x H): accumulates the gradients of the embedding table and of the GRU(s).
+    static func backward<T: TrainScalar>(_ c: TextEncoderCache<T>, config: ModelConfig, dOut: [T],
+                                         parameters p: ParameterPointers<T>, gradients d: GradientPointers<T>) {
+        let e = config.wordDim, h = config.embedSize
+        let tokens = c.schedule.tokens
+        var dPre: [T]
+        if c.normalize {
+            dPre = [T](repeating: 0, count: tokens * h)
+            c.pre.withUnsafeBufferPointer { pre in
+                c.norms.withUnsafeBufferPointer { n in
+                    dOut.withUnsafeBufferPointer { dy in
+                        dPre.withUnsafeMutableBufferPointer { dx in
+                            RowL2Norm.backward(pre.baseAddress!, norms: n.baseAddress!, dy: dy.baseAddress!,
+                                               rows: tokens, dim: h, dx: dx.baseAddress!)
+                        }
+                    }
+                }
+            }
+        } else {
+            dPre = dOut
+        }
+        // The mean of the two directions hands each half the gradient.
+        if c.backward != nil { for i in 0..<dPre.count { dPre[i] *= T(0.5) } }
+        var dx = [T](repeating: 0, count: tokens * e)
+        c.x.withUnsafeBufferPointer { xb in
+            dPre.withUnsafeBufferPointer { dp in
+                dx.withUnsafeMutableBufferPointer { dxb in
+                    let fw = GRUNames(suffix: "")
+                    GRULayer.backward(c.forward, x: xb.baseAddress!, inputSize: e, schedule: c.schedule,
+                                      weights: fw.weights(p), dOut: dp.baseAddress!, grads: fw.gradients(d), dx: dxb.baseAddress!)
+                    if let b = c.backward {
+                        let bw = GRUNames(suffix: "_reverse")
+                        GRULayer.backward(b, x: xb.baseAddress!, inputSize: e, schedule: c.schedule,
+                                          weights: bw.weights(p), dOut: dp.baseAddress!, grads: bw.gradients(d), dx: dxb.baseAddress!)
+                    }
+                }
+            }
+        }
+        dx.withUnsafeBufferPointer { dxb in
+            EmbeddingLayer.backward(dx: dxb.baseAddress!, wordDim: e, captions: c.captions, dTable: d(embedName))
+        }
+    }
+}
