@@ -154,3 +154,26 @@ extension SplitMix64 {
         return out
     }
 }
+
+extension PrefilterFitter {
+    /// Encodes a precomp split with the frozen model, fits the projections and stores them in the
+    /// model directory as `prefilter.safetensors`, recording the data they were fitted on.
+    public func fit(modelDirectory: String, folder: String, split splitName: String, limitImages: Int? = nil,
+                    quiet: Bool = false) throws -> Result {
+        let dir = ModelDirectory(path: modelDirectory)
+        let (model, vocab) = try dir.load()
+        let split = try PrecompSplit(folder: folder, split: splitName)
+        let evaluator = Evaluator(model: model, vocabulary: vocab)
+        let nRows = min(split.images.shape[0], limitImages ?? Int.max)
+        let captionIndices = (0..<split.captions.count).filter { split.imageRow(forCaption: $0) < nRows }
+        let images = try evaluator.encodeImages(split, rows: Array(0..<nRows), quiet: quiet)
+        let captions = try evaluator.encodeCaptions(captionIndices.map { split.captions[$0] }, quiet: quiet)
+        let meta = ["fitted_on": folder, "split": splitName, "images": "\(nRows)", "captions": "\(captionIndices.count)",
+                    "model_fingerprint": try dir.fingerprint()]
+        let progress = quiet ? nil : ProgressReporter(label: "fit prefilter", total: steps, unit: "steps")
+        let result = fit(images: images.meanPooled(), captions: captions.meanPooled(),
+                         imageOf: captionIndices.map { split.imageRow(forCaption: $0) }, metadata: meta, progress: progress)
+        try result.prefilter.save(modelDirectory: modelDirectory)
+        return result
+    }
+}

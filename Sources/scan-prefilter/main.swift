@@ -1,1 +1,48 @@
-print("not yet implemented")
+import ArgumentParser
+import Foundation
+import SCANTraining
+
+/// `scan-prefilter fit`: fits the search prefilter's projections to a model (stored in its directory).
+@main
+struct ScanPrefilter: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scan-prefilter",
+        abstract: "Fit the mean-pooled search prefilter's projections to a SCAN model.",
+        subcommands: [Fit.self])
+
+    static func main() {
+        OpenBLASKernel.ensureFastKernel()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+struct Fit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fit the projections contrastively on a split's image-caption pairs (the model stays frozen).")
+
+    @Option(help: "Model directory; prefilter.safetensors is written into it.") var model: String
+    @Option(name: .customLong("data_path"), help: "Folder with {split}_ims.npy and {split}_caps.txt (or the data root with --data_name).") var dataPath: String
+    @Option(name: .customLong("data_name"), help: "Dataset name under --data_path.") var dataName: String?
+    @Option(help: "Split to fit on.") var split = "train"
+    @Option(help: "Optimisation steps.") var steps = 600
+    @Option(name: .customLong("batch_size"), help: "Images per batch (one caption each).") var batchSize = 256
+    @Option(help: "Output dimension of the projections.") var dim = 256
+    @Option(help: "Use at most this many images of the split.") var limit: Int?
+    @Option(help: "Random seed.") var seed: UInt64 = 1
+
+    func run() throws {
+        var fitter = PrefilterFitter()
+        fitter.steps = steps; fitter.batchSize = batchSize; fitter.dim = dim; fitter.seed = seed
+        let folder = PrecompSplit.folder(dataPath: dataPath, dataName: dataName)
+        let result = try fitter.fit(modelDirectory: model, folder: folder, split: split, limitImages: limit)
+        let first = result.losses.prefix(10).reduce(0, +) / Float(max(1, min(10, result.losses.count)))
+        let last = result.losses.suffix(10).reduce(0, +) / Float(max(1, min(10, result.losses.count)))
+        print(String(format: "prefilter fitted: %d steps, loss %.4f -> %.4f, dim %d; written to %@/prefilter.safetensors",
+                     steps, first, last, dim, model))
+    }
+}
