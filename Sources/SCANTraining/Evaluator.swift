@@ -19,8 +19,8 @@ public struct Evaluator: Sendable {
     public init(model: SCAN, vocabulary: Vocabulary) { self.model = model; self.vocabulary = vocabulary }
 
     /// Encodes the given image rows of a precomp split in batches (BLAS spreads each over the cores).
-    public func encodeImages(_ split: PrecompSplit, rows: [Int], quiet: Bool = false) throws -> EmbeddingSet {
-        try split.validate(imgDim: model.config.imgDim)
+    public func encodeImages(_ split: PrecompSplit, rows: [Int], quiet: Bool = false, validate: Bool = true) throws -> EmbeddingSet {
+        if validate { try split.validate(imgDim: model.config.imgDim) }
         let per = split.regionsPerImage * split.featureDim
         var out = EmbeddingSet(dim: model.config.embedSize)
         out.data.reserveCapacity(rows.count * split.regionsPerImage * model.config.embedSize)
