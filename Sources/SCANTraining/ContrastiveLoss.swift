@@ -10,6 +10,8 @@ public enum ContrastiveLoss {
                                                        maxViolation: Bool) -> (loss: Double, dScores: [T]) {
         precondition(s.count == n * n, "the contrastive loss needs a square batch")
         var dS = [T](repeating: 0, count: n * n)
+        // torch's clamp and max propagate NaN; Swift's comparisons would silently drop it.
+        if s.contains(where: { !$0.isFinite }) { return (.nan, dS) }
         var loss = 0.0
         let m = T(margin)
         // Hinge inputs; torch's clamp(min=0) passes the gradient where its input is >= 0.
