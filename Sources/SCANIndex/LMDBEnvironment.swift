@@ -196,6 +196,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
     /// Runs `body` in a write transaction and commits it; a throw aborts everything `body` wrote.
     /// When the map fills up, the map is doubled and `body` runs again from scratch, so `body`
     /// must have no effects outside the transaction.
+    @discardableResult
     public func write<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
         while true {
             let txn = try begin(readOnly: false)
