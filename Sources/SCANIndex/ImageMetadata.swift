@@ -2,7 +2,7 @@ import Foundation
 
 /// The per-image metadata stored in the `metadata` database: a checksummed frame around JSON.
 ///
-/// Frame: magic "SCNM" (4), version u8 = 1, 3 zero bytes, CRC-32C u32 of bytes 0..<8 followed by the JSON.
+/// Frame: magic "SCNM" (4), version u8 = 1, 3 zero bytes, checksum u64 = XXH64(JSON, seed: XXH64(bytes 0..<8)), the JSON.
 public struct ImageMetadata: Codable, Equatable, Sendable {
     public var id: String
     public var source: String
@@ -28,7 +28,7 @@ public struct ImageMetadata: Codable, Equatable, Sendable {
     }
 
     static let magic: [UInt8] = Array("SCNM".utf8)
-    static let headerSize = 12
+    static let headerSize = 16
 
     /// The framed, checksummed value.
     public func encoded() throws -> [UInt8] {
@@ -38,13 +38,12 @@ public struct ImageMetadata: Codable, Equatable, Sendable {
         do { json = try enc.encode(self) } catch {
             throw IndexError.invalidRecord(record: id, field: "metadata", expected: "JSON-encodable values", found: "\(error)")
         }
-        var out = ImageMetadata.magic + [1, 0, 0, 0, 0, 0, 0, 0]
+        var out = ImageMetadata.magic + [1, 0, 0, 0] + [UInt8](repeating: 0, count: 8)
         out.append(contentsOf: json)
-        let crc = out.withUnsafeBytes { b in
-            CRC32C.update(CRC32C.update(0, UnsafeRawBufferPointer(rebasing: b[0..<8])),
-                          UnsafeRawBufferPointer(rebasing: b[ImageMetadata.headerSize...]))
+        let sum = out.withUnsafeBytes { b in
+            XXH64.checksum(head: UnsafeRawBufferPointer(rebasing: b[0..<8]), body: UnsafeRawBufferPointer(rebasing: b[ImageMetadata.headerSize...]))
         }
-        withUnsafeBytes(of: crc.littleEndian) { for i in 0..<4 { out[8 + i] = $0[i] } }
+        withUnsafeBytes(of: sum.littleEndian) { for i in 0..<8 { out[8 + i] = $0[i] } }
         return out
     }
 
@@ -54,9 +53,9 @@ public struct ImageMetadata: Codable, Equatable, Sendable {
         guard value.count >= headerSize else { throw corrupt("value is \(value.count) bytes, shorter than the \(headerSize)-byte header") }
         guard Array(value[0..<4]) == magic else { throw corrupt("bad magic") }
         guard value[4] == 1, value[5] == 0, value[6] == 0, value[7] == 0 else { throw corrupt("unknown version \(value[4])") }
-        let stored = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
-        let computed = CRC32C.update(CRC32C.update(0, UnsafeRawBufferPointer(rebasing: value[0..<8])),
-                                     UnsafeRawBufferPointer(rebasing: value[headerSize...]))
+        let stored = UInt64(littleEndian: value.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        let computed = XXH64.checksum(head: UnsafeRawBufferPointer(rebasing: value[0..<8]),
+                                      body: UnsafeRawBufferPointer(rebasing: value[headerSize...]))
         guard stored == computed else {
             throw corrupt("checksum mismatch: stored 0x\(String(stored, radix: 16)), computed 0x\(String(computed, radix: 16))")
         }

@@ -124,6 +124,42 @@ public final class IndexSnapshot: @unchecked Sendable {
         return try out.map { try $0!.get() }
     }
 
+    /// The regions of `keys` stacked into one contiguous matrix, decoded in parallel.
+    public func regionBatch(_ keys: [UInt64]) throws -> RegionBatch {
+        let db = databases.regions
+        let dim = manifest.embedDim
+        var values: [UnsafeRawBufferPointer] = []
+        var offsets = [0]
+        values.reserveCapacity(keys.count)
+        offsets.reserveCapacity(keys.count + 1)
+        for key in keys {
+            let v = try required(db, key)
+            let h = try RecordCodec.header(of: v, kind: .regions, database: db.name, key: String(key))
+            guard h.dim == dim else {
+                throw IndexError.corruptRecord(database: db.name, key: String(key), reason: "dim \(h.dim), manifest embed_dim \(dim)")
+            }
+            values.append(v)
+            offsets.append(offsets.last! + h.rows)
+        }
+        var matrix = [Float](repeating: 0, count: offsets.last! * dim)
+        var errors = [Error?](repeating: nil, count: keys.count)
+        matrix.withUnsafeMutableBufferPointer { m in
+            errors.withUnsafeMutableBufferPointer { errs in
+                Parallel.forEach(keys.count) { i in
+                    do {
+                        let h = try RecordCodec.decode(values[i], kind: .regions, database: db.name, key: String(keys[i]),
+                                                       into: UnsafeMutableBufferPointer(rebasing: m[(offsets[i] * dim)..<(offsets[i + 1] * dim)]))
+                        if h.rows != offsets[i + 1] - offsets[i] {
+                            throw IndexError.corruptRecord(database: db.name, key: String(keys[i]), reason: "row count changed while decoding")
+                        }
+                    } catch { errs[i] = error }
+                }
+            }
+        }
+        if let e = errors.first(where: { $0 != nil }) { throw e! }
+        return RegionBatch(keys: keys, rowOffsets: offsets, values: matrix, dim: dim)
+    }
+
     /// Image `key`'s prefilter vector.
     public func prefilter(_ key: UInt64) throws -> [Float] {
         let v = try RecordCodec.decodeVector(try required(databases.prefilter, key), database: databases.prefilter.name, key: String(key))
@@ -138,6 +174,9 @@ public final class IndexSnapshot: @unchecked Sendable {
     public func metadata(_ key: UInt64) throws -> ImageMetadata {
         try ImageMetadata.decode(try required(databases.metadata, key), database: databases.metadata.name, key: String(key))
     }
+
+    /// The metadata of several images.
+    public func metadata(_ keys: [UInt64]) throws -> [ImageMetadata] { try keys.map { try metadata($0) } }
 
     /// Every prefilter vector of the snapshot as one contiguous matrix in key order.
     /// Throws on the first corrupt vector (run `IndexReader.verify()` to list all).

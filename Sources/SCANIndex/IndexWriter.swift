@@ -8,7 +8,8 @@ import SCANCore
 /// exactly at the last committed batch. Ids already stored are skipped, so re-running a build
 /// resumes it. The manifest's state stays `building` until `markComplete()`; appending to a
 /// complete index sets it back to `building` in the first batch that adds anything.
-/// One writer per index at a time: the writer holds an exclusive lock on `writer.lock` in the directory.
+/// One writer per index at a time: the writer holds an exclusive lock on `writer.lock` in the directory
+/// (released when the writer is deallocated or the process dies). Use a writer from one thread at a time.
 public final class IndexWriter {
     /// What the writer is asked to build; compared with the manifest of an existing index.
     public struct Configuration: Sendable, Equatable {

@@ -58,13 +58,23 @@ public final class LMDBEnvironment: @unchecked Sendable {
         }
         let id = FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
 
+        // Strong references obtained under the registry lock are only released after unlocking it
+        // (a release may run deinit, which takes the same lock).
         registryCondition.lock()
-        defer { registryCondition.unlock() }
+        let result: Result<LMDBEnvironment, Error>
+        do { result = .success(try openLocked(path: path, id: id, readOnly: readOnly, mapSize: mapSize,
+                                              maxDatabases: maxDatabases, maxReaders: maxReaders)) } catch { result = .failure(error) }
+        registryCondition.unlock()
+        let env = try result.get()
+        if !readOnly && env.isReadOnly { throw IndexError.readOnly(path: path) }
+        return env
+    }
+
+    /// Must be called with `registryCondition` locked.
+    private static func openLocked(path: String, id: FileIdentity, readOnly: Bool, mapSize: Int,
+                                   maxDatabases: Int, maxReaders: Int) throws -> LMDBEnvironment {
         while let entry = registry[id] {
-            if let env = entry.value {
-                if !readOnly && env.isReadOnly { throw IndexError.readOnly(path: path) }
-                return env
-            }
+            if let env = entry.value { return env }
             // The last reference is being released; wait until its deinit has closed the handle.
             registryCondition.wait()
         }

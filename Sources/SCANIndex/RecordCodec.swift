@@ -5,11 +5,11 @@ import SCANCore
 /// Encodes one image's encoded regions (float32, rows x dim) or one prefilter vector into a
 /// self-describing, checksummed byte value, and decodes it back into a caller's buffer.
 ///
-/// A value is a `RecordHeader` (28 bytes) and a body. The payload is float16, int8 (a float32 scale
+/// A value is a `RecordHeader` (32 bytes) and a body. The payload is float16, int8 (a float32 scale
 /// per row, then the int8 values) or float32; region payloads are byte-plane shuffled and
 /// zstd-compressed (with zstd's content checksum) unless that does not make them smaller.
-/// The header's CRC-32C covers the header and the stored body, so any flipped byte is reported as
-/// `IndexError.corruptRecord` before anything is decompressed or returned.
+/// The header's 64-bit checksum (XXH64) covers the header and the stored body, so a flipped byte is
+/// reported as `IndexError.corruptRecord` before anything is decompressed or returned.
 public struct RecordCodec: Sendable {
     public var precision: Precision
     /// zstd level for region records; 0 stores them uncompressed.
@@ -105,7 +105,7 @@ public struct RecordCodec: Sendable {
                 if !header.compressed && payloadBytes > 0 { memcpy(body, payload, payloadBytes) }
                 header.write(to: base)
                 let value = UnsafeRawBufferPointer(start: base, count: RecordHeader.size + header.storedBytes)
-                base.storeBytes(of: RecordHeader.checksum(value).littleEndian, toByteOffset: 24, as: UInt32.self)
+                base.storeBytes(of: RecordHeader.checksum(value).littleEndian, toByteOffset: 24, as: UInt64.self)
                 count = RecordHeader.size + header.storedBytes
             }
             if let failure { throw failure }

@@ -1,9 +1,9 @@
-/// The fixed 28-byte header in front of every stored region record and prefilter vector.
+/// The fixed 32-byte header in front of every stored region record and prefilter vector.
 ///
 /// Layout (little endian): magic (4: "SCNR" regions, "SCNV" vector), version u8 = 1, precision u8,
 /// flags u8 (bit 0 zstd, bit 1 byte-plane shuffled), reserved u8 = 0, rows u32, dim u32,
 /// payload bytes u32 (uncompressed), stored bytes u32 (the body after the header),
-/// CRC-32C u32 over header bytes 0..<24 followed by the body.
+/// checksum u64 = XXH64(body, seed: XXH64(header bytes 0..<24)).
 public struct RecordHeader: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
         case regions, vector
@@ -16,7 +16,7 @@ public struct RecordHeader: Sendable, Equatable {
         }
     }
 
-    public static let size = 28
+    public static let size = 32
     public static let version: UInt8 = 1
     static let flagCompressed: UInt8 = 1
     static let flagShuffled: UInt8 = 2
@@ -84,19 +84,17 @@ public struct RecordHeader: Sendable, Equatable {
         return h
     }
 
-    /// Checks the CRC-32C of `value` (header bytes 0..<24 followed by the body).
+    /// Checks the checksum of `value` (header bytes 0..<24, then the body).
     static func verifyChecksum(_ value: UnsafeRawBufferPointer, database: String, key: String) throws {
-        let stored = UInt32(littleEndian: value.baseAddress!.loadUnaligned(fromByteOffset: 24, as: UInt32.self))
+        let stored = UInt64(littleEndian: value.baseAddress!.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
         let computed = checksum(value)
         guard stored == computed else {
             throw IndexError.corruptRecord(database: database, key: key,
-                                           reason: "checksum mismatch: stored 0x\(String(stored, radix: 16)), computed 0x\(String(computed, radix: 16))")
+                                           reason: "checksum mismatch: stored \(String(stored, radix: 16)), computed \(String(computed, radix: 16))")
         }
     }
 
-    static func checksum(_ value: UnsafeRawBufferPointer) -> UInt32 {
-        let head = UnsafeRawBufferPointer(rebasing: value[0..<24])
-        let body = UnsafeRawBufferPointer(rebasing: value[size...])
-        return CRC32C.update(CRC32C.update(0, head), body)
+    static func checksum(_ value: UnsafeRawBufferPointer) -> UInt64 {
+        XXH64.checksum(head: UnsafeRawBufferPointer(rebasing: value[0..<24]), body: UnsafeRawBufferPointer(rebasing: value[size...]))
     }
 }

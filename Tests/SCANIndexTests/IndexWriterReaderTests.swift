@@ -234,3 +234,57 @@ extension IndexSnapshot {
         try databases.perImage.allSatisfy { try entryCount($0) == manifest.imageCount }
     }
 }
+
+final class IndexStorageDetailTests: XCTestCase {
+    func testRegionBatchIsContiguousInRequestOrder() throws {
+        let dir = makeTempDir(self)
+        let w = try IndexWriter(path: dir, configuration: Fixture.configuration(precision: .float32))
+        try w.append(Fixture.records(Fixture.ids(0..<10)))
+        try w.markComplete()
+        let expected = Fixture.records(Fixture.ids(0..<10))
+        let r = try IndexReader(path: dir)
+        let batch = try r.withSnapshot { try $0.regionBatch([7, 2, 9, 2]) }
+        XCTAssertEqual(batch.keys, [7, 2, 9, 2])
+        XCTAssertEqual(batch.dim, Fixture.embedDim)
+        var flat: [Float] = []
+        for k in [7, 2, 9, 2] { flat += expected[k].regions.data }
+        XCTAssertEqual(batch.values, flat)
+        XCTAssertEqual(batch.rows(of: 1).count, expected[2].regions.shape[0])
+        XCTAssertEqual(batch.totalRows * batch.dim, flat.count)
+        XCTAssertIndexError(try r.withSnapshot { try $0.regionBatch([3, 42]) }) {
+            if case let .missingRecord(db, key) = $0 { return db == "regions" && key == "42" }; return false
+        }
+    }
+
+    /// A small map fills up; the writer doubles it and retries the batch.
+    func testMapGrowsWhenFull() throws {
+        let dir = makeTempDir(self)
+        var c = Fixture.configuration(precision: .float32, compressionLevel: 0)
+        c.mapSize = 128 << 10
+        let w = try IndexWriter(path: dir, configuration: c)
+        let start = w.environment.mapSize
+        for b in 0..<8 { try w.append(Fixture.records(Fixture.ids((b * 50)..<(b * 50 + 50)))) }
+        XCTAssertGreaterThan(w.environment.mapSize, start)
+        try w.markComplete()
+        let report = try IndexReader(path: dir).verify()
+        XCTAssertTrue(report.isOK, report.summary)
+        XCTAssertEqual(report.manifest.imageCount, 400)
+    }
+
+    func testManifestJSONFieldNames() throws {
+        let m = IndexManifest(modelFingerprint: "f", modelName: "n", embedDim: 4, imgDim: 8, precision: .int8,
+                              prefilterKind: .projection, prefilterDim: 2, prefilterPrecision: .float16, sources: ["s"])
+        let json = try JSONSerialization.jsonObject(with: Data(m.jsonBytes())) as! [String: Any]
+        XCTAssertEqual(Set(json.keys), ["format_version", "state", "model_fingerprint", "model_name", "embed_dim", "img_dim", "precision",
+                                        "prefilter_kind", "prefilter_dim", "prefilter_precision", "image_count", "region_count",
+                                        "created_at", "updated_at", "sources"])
+        XCTAssertEqual(json["state"] as? String, "building")
+        XCTAssertEqual(json["precision"] as? String, "int8")
+        XCTAssertEqual(json["prefilter_kind"] as? String, "projection")
+        let back = try m.jsonBytes().withUnsafeBytes { try IndexManifest.decode($0, path: "p") }
+        XCTAssertEqual(back, m)
+        XCTAssertIndexError(try Array("{\"format_version\": 1}".utf8).withUnsafeBytes { try IndexManifest.decode($0, path: "p") }) {
+            if case .badManifest = $0 { return true }; return false
+        }
+    }
+}

@@ -1,22 +1,26 @@
 import SCANCore
 @testable import SCANIndex
+import CZstd
 import XCTest
 
 final class RecordCodecTests: XCTestCase {
-    func testCRC32CKnownValue() {
-        XCTAssertEqual(CRC32C.checksum(Array("123456789".utf8)), 0xE306_9283)
-        XCTAssertEqual(CRC32C.checksum([UInt8]()), 0)
-        // Chaining equals one pass, for every split point of an odd-length buffer.
+    func testXXH64MatchesZstdAndKnownValues() {
+        XCTAssertEqual(XXH64.hash([UInt8]()), 0xEF46_DB37_51D8_E999)
+        // zstd's frame checksum is the low 32 bits of XXH64(content, seed 0): compare for many lengths.
         var rng = TestRNG(seed: 1)
-        let bytes = (0..<77).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-        let whole = CRC32C.checksum(bytes)
-        bytes.withUnsafeBytes { b in
-            for split in 0...77 {
-                let c = CRC32C.update(CRC32C.update(0, UnsafeRawBufferPointer(rebasing: b[0..<split])),
-                                      UnsafeRawBufferPointer(rebasing: b[split...]))
-                XCTAssertEqual(c, whole)
-            }
+        let cctx = ZSTD_createCCtx()
+        defer { ZSTD_freeCCtx(cctx) }
+        ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1)
+        for n in [1, 3, 4, 7, 8, 15, 31, 32, 33, 63, 64, 100, 1000, 4099] {
+            let bytes = (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            var frame = [UInt8](repeating: 0, count: ZSTD_compressBound(n) + 16)
+            let size = bytes.withUnsafeBytes { s in frame.withUnsafeMutableBytes { ZSTD_compress2(cctx, $0.baseAddress!, $0.count, s.baseAddress!, n) } }
+            XCTAssertEqual(ZSTD_isError(size), 0)
+            let zstdSum = frame[(size - 4)..<size].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            XCTAssertEqual(UInt32(truncatingIfNeeded: XXH64.hash(bytes)), zstdSum, "length \(n)")
         }
+        // A different seed gives a different hash.
+        XCTAssertNotEqual(XXH64.hash([1, 2, 3], seed: 1), XXH64.hash([1, 2, 3]))
     }
 
     /// Values spanning many magnitudes, with zeros, negatives and a few float16 subnormals.
