@@ -1,0 +1,49 @@
+/// The named databases of an index environment.
+public struct IndexDatabases: Sendable {
+    public static let manifestName = "manifest"
+    public static let regionsName = "regions"
+    public static let prefilterName = "prefilter"
+    public static let metadataName = "metadata"
+    public static let idsName = "ids"
+    /// Key of the manifest's JSON inside the `manifest` database.
+    public static let manifestKey: [UInt8] = Array("manifest".utf8)
+
+    public let manifest: LMDBDatabase
+    /// Internal key (8 bytes big endian) -> region record.
+    public let regions: LMDBDatabase
+    /// Internal key -> prefilter vector record.
+    public let prefilter: LMDBDatabase
+    /// Internal key -> framed metadata JSON.
+    public let metadata: LMDBDatabase
+    /// External id (UTF-8) -> internal key.
+    public let ids: LMDBDatabase
+
+    /// The per-image databases, each of which holds one entry per image.
+    public var perImage: [LMDBDatabase] { [regions, prefilter, metadata, ids] }
+
+    /// Opens (with `create`: creates) the databases of `env`.
+    public init(_ env: LMDBEnvironment, create: Bool) throws {
+        do {
+            manifest = try env.database(Self.manifestName, create: create)
+        } catch IndexError.missingDatabase {
+            throw IndexError.missingIndex(path: env.path, reason: "no manifest database")
+        }
+        regions = try env.database(Self.regionsName, create: create)
+        prefilter = try env.database(Self.prefilterName, create: create)
+        metadata = try env.database(Self.metadataName, create: create)
+        ids = try env.database(Self.idsName, create: create)
+    }
+
+    /// Reads the manifest inside `txn`.
+    public func readManifest(_ txn: LMDBTransaction, path: String) throws -> IndexManifest {
+        guard let bytes = try txn.get(manifest, key: Self.manifestKey) else {
+            throw IndexError.missingIndex(path: path, reason: "the manifest database holds no manifest")
+        }
+        return try IndexManifest.decode(bytes, path: path)
+    }
+
+    /// Stores `m` inside `txn`.
+    public func writeManifest(_ m: IndexManifest, _ txn: LMDBTransaction) throws {
+        try txn.put(manifest, key: Self.manifestKey, value: try m.jsonBytes())
+    }
+}

@@ -1,0 +1,127 @@
+import SCANCore
+
+/// Errors of the index storage layer. Every case names the file or database, the record and the
+/// field involved, and where it applies what was expected and what was found.
+public enum IndexError: Error, CustomStringConvertible, Equatable, Sendable {
+    // MARK: LMDB and the index directory
+
+    /// An LMDB call failed (`code` is LMDB's or errno's code, `message` its text).
+    case lmdb(path: String, operation: String, code: Int32, message: String)
+    /// The directory holds no index (no `data.mdb`, or no manifest in it).
+    case missingIndex(path: String, reason: String)
+    /// A named database that every index has is absent.
+    case missingDatabase(path: String, name: String)
+    /// The manifest does not parse or holds impossible values.
+    case badManifest(path: String, reason: String)
+    /// The manifest's format version is not one this build reads.
+    case unsupportedFormatVersion(path: String, expected: Int, found: Int)
+    /// The index is still being built (state `building`) and the reader did not allow that.
+    case incompleteIndex(path: String, state: String)
+    /// The index on disk was built for another model or layout than the writer asks for.
+    case manifestMismatch(path: String, field: String, expected: String, found: String)
+    /// Another process (or another writer in this process) is writing the index.
+    case writerLocked(path: String)
+    /// The environment is open read-only (its files are not writable) and a write was asked for.
+    case readOnly(path: String)
+    /// The LMDB map is full and could not be grown.
+    case mapFull(path: String, mapSize: Int)
+
+    // MARK: Records
+
+    /// A stored value failed its checksum or does not decode; its contents are never returned.
+    case corruptRecord(database: String, key: String, reason: String)
+    /// A stored value that must exist is absent.
+    case missingRecord(database: String, key: String)
+    /// A record handed to the writer (or codec) is invalid: names the record, the field, expected vs found.
+    case invalidRecord(record: String, field: String, expected: String, found: String)
+    /// A caller-provided buffer cannot hold the decoded values.
+    case bufferTooSmall(record: String, needed: Int, available: Int)
+
+    // MARK: Feature sources
+
+    /// A source file cannot be opened or read.
+    case cannotOpen(file: String, reason: String)
+    /// A source file is shorter than its header says.
+    case truncatedFile(file: String, expectedBytes: Int, foundBytes: Int)
+    /// A source file's header or structure does not parse.
+    case badSourceFile(file: String, reason: String)
+    /// A dimension of a source differs from the expected one (e.g. the feature dim vs the model's img_dim).
+    case shapeMismatch(file: String, field: String, expected: String, found: String)
+    /// The caption count fits neither one caption per image nor five.
+    case captionCountMismatch(file: String, captions: Int, images: Int)
+    /// The ids file has the wrong number of lines.
+    case idCountMismatch(file: String, expected: Int, found: Int)
+    /// An external id occurs twice in a source, or is empty / too long.
+    case invalidID(file: String, line: Int, id: String, reason: String)
+    /// A feature value is NaN or infinite.
+    case nonFiniteValue(file: String, record: String, field: String, index: Int)
+    /// A line of a text source does not parse.
+    case malformedLine(file: String, line: Int, reason: String)
+    /// A source yields nothing.
+    case emptySource(file: String)
+
+    public var description: String {
+        switch self {
+        case let .lmdb(path, op, code, message):
+            return "\(path): LMDB \(op) failed (\(code)): \(message)"
+        case let .missingIndex(path, reason):
+            return "\(path): no index: \(reason)"
+        case let .missingDatabase(path, name):
+            return "\(path): database '\(name)' is missing"
+        case let .badManifest(path, reason):
+            return "\(path): manifest: \(reason)"
+        case let .unsupportedFormatVersion(path, e, f):
+            return "\(path): manifest: format_version: expected \(e), found \(f)"
+        case let .incompleteIndex(path, state):
+            return "\(path): index is not complete (state '\(state)'); finish the build or open with allowIncomplete"
+        case let .manifestMismatch(path, field, e, f):
+            return "\(path): manifest: \(field): the writer expects \(e), the index has \(f)"
+        case let .writerLocked(path):
+            return "\(path): another writer holds the index (writer.lock)"
+        case let .readOnly(path):
+            return "\(path): the index is open read-only"
+        case let .mapFull(path, size):
+            return "\(path): LMDB map full at \(size) bytes"
+        case let .corruptRecord(db, key, reason):
+            return "database '\(db)', key \(key): corrupt record: \(reason)"
+        case let .missingRecord(db, key):
+            return "database '\(db)', key \(key): record missing"
+        case let .invalidRecord(record, field, e, f):
+            return "record \(record): \(field): expected \(e), found \(f)"
+        case let .bufferTooSmall(record, needed, available):
+            return "record \(record): output buffer holds \(available) floats, \(needed) needed"
+        case let .cannotOpen(file, reason):
+            return "\(file): cannot open: \(reason)"
+        case let .truncatedFile(file, e, f):
+            return "\(file): truncated: expected \(e) bytes, found \(f)"
+        case let .badSourceFile(file, reason):
+            return "\(file): \(reason)"
+        case let .shapeMismatch(file, field, e, f):
+            return "\(file): \(field): expected \(e), found \(f)"
+        case let .captionCountMismatch(file, c, i):
+            return "\(file): \(c) captions for \(i) images: expected \(i) (1:1) or \(5 * i) (5 per image)"
+        case let .idCountMismatch(file, e, f):
+            return "\(file): expected \(e) ids (one per image), found \(f) lines"
+        case let .invalidID(file, line, id, reason):
+            return "\(file): line \(line): id '\(id)': \(reason)"
+        case let .nonFiniteValue(file, record, field, index):
+            return "\(file): record \(record): \(field)[\(index)] is not finite"
+        case let .malformedLine(file, line, reason):
+            return "\(file): line \(line): \(reason)"
+        case let .emptySource(file):
+            return "\(file): no images"
+        }
+    }
+
+    /// Maps the SCANCore format errors raised while reading source files.
+    static func from(_ error: Error, file: String) -> IndexError {
+        if let e = error as? IndexError { return e }
+        guard let f = error as? FormatError else { return .cannotOpen(file: file, reason: "\(error)") }
+        switch f {
+        case let .cannotOpen(file, reason): return .cannotOpen(file: file, reason: reason)
+        case let .truncated(file, e, found): return .truncatedFile(file: file, expectedBytes: e, foundBytes: found)
+        case let .shapeMismatch(file, field, e, found): return .shapeMismatch(file: file, field: field, expected: e, found: found)
+        default: return .badSourceFile(file: file, reason: f.description)
+        }
+    }
+}

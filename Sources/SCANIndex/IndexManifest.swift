@@ -1,0 +1,123 @@
+import Foundation
+
+/// The index's description, stored as JSON under the key "manifest" of the `manifest` database
+/// and updated in the same transaction as the data it counts.
+public struct IndexManifest: Codable, Equatable, Sendable {
+    public static let currentFormatVersion = 1
+
+    public enum State: String, Codable, Sendable {
+        /// Batches are being appended; the index is consistent at every commit but not finished.
+        case building
+        /// `IndexWriter.markComplete()` ran after the last batch.
+        case complete
+    }
+
+    public enum PrefilterKind: String, Codable, Sendable {
+        /// The mean of the image's encoded regions.
+        case mean
+        /// A learned projection (computed by the model side; the index only stores the vectors).
+        case projection
+    }
+
+    public var formatVersion: Int
+    public var state: State
+    /// Identifies the model the regions were encoded with (e.g. a hash of its weights and config).
+    public var modelFingerprint: String
+    public var modelName: String
+    /// Dimension of the stored region vectors (the model's embed_size).
+    public var embedDim: Int
+    /// Dimension of the raw image features the model reads.
+    public var imgDim: Int
+    /// Storage precision of the region vectors.
+    public var precision: Precision
+    public var prefilterKind: PrefilterKind
+    public var prefilterDim: Int
+    public var prefilterPrecision: Precision
+    /// Number of images (entries of each of the regions, prefilter, metadata and ids databases).
+    public var imageCount: Int
+    /// Total number of stored regions over all images.
+    public var regionCount: Int
+    /// ISO 8601 UTC timestamps.
+    public var createdAt: String
+    public var updatedAt: String
+    /// The distinct source descriptions of the appended images, in first-appended order.
+    public var sources: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case formatVersion = "format_version", state
+        case modelFingerprint = "model_fingerprint", modelName = "model_name"
+        case embedDim = "embed_dim", imgDim = "img_dim", precision
+        case prefilterKind = "prefilter_kind", prefilterDim = "prefilter_dim", prefilterPrecision = "prefilter_precision"
+        case imageCount = "image_count", regionCount = "region_count"
+        case createdAt = "created_at", updatedAt = "updated_at", sources
+    }
+
+    public init(modelFingerprint: String, modelName: String, embedDim: Int, imgDim: Int, precision: Precision,
+                prefilterKind: PrefilterKind, prefilterDim: Int, prefilterPrecision: Precision,
+                state: State = .building, imageCount: Int = 0, regionCount: Int = 0,
+                createdAt: String = IndexManifest.timestamp(), updatedAt: String? = nil, sources: [String] = [],
+                formatVersion: Int = IndexManifest.currentFormatVersion) {
+        self.formatVersion = formatVersion
+        self.state = state
+        self.modelFingerprint = modelFingerprint
+        self.modelName = modelName
+        self.embedDim = embedDim
+        self.imgDim = imgDim
+        self.precision = precision
+        self.prefilterKind = prefilterKind
+        self.prefilterDim = prefilterDim
+        self.prefilterPrecision = prefilterPrecision
+        self.imageCount = imageCount
+        self.regionCount = regionCount
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt ?? createdAt
+        self.sources = sources
+    }
+
+    /// The current time as ISO 8601 UTC (seconds).
+    public static func timestamp(_ date: Date = Date()) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        f.timeZone = TimeZone(identifier: "UTC")
+        return f.string(from: date)
+    }
+
+    /// Compact JSON with sorted keys.
+    public func jsonBytes() throws -> [UInt8] {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        return Array(try enc.encode(self))
+    }
+
+    private struct VersionOnly: Decodable {
+        var formatVersion: Int?
+        enum CodingKeys: String, CodingKey { case formatVersion = "format_version" }
+    }
+
+    /// Parses a stored manifest; a format version other than `currentFormatVersion` is an error
+    /// (checked before the other fields, which a future version may change).
+    public static func decode(_ bytes: UnsafeRawBufferPointer, path: String) throws -> IndexManifest {
+        let data = Data(bytes)
+        let dec = JSONDecoder()
+        let version: VersionOnly
+        do { version = try dec.decode(VersionOnly.self, from: data) } catch {
+            throw IndexError.badManifest(path: path, reason: "not a JSON object: \(error)")
+        }
+        guard let v = version.formatVersion else { throw IndexError.badManifest(path: path, reason: "no format_version") }
+        guard v == currentFormatVersion else {
+            throw IndexError.unsupportedFormatVersion(path: path, expected: currentFormatVersion, found: v)
+        }
+        let m: IndexManifest
+        do { m = try dec.decode(IndexManifest.self, from: data) } catch let DecodingError.keyNotFound(key, _) {
+            throw IndexError.badManifest(path: path, reason: "missing field '\(key.stringValue)'")
+        } catch let DecodingError.dataCorrupted(ctx) {
+            throw IndexError.badManifest(path: path, reason: "\(ctx.codingPath.map(\.stringValue).joined(separator: ".")): \(ctx.debugDescription)")
+        } catch {
+            throw IndexError.badManifest(path: path, reason: "\(error)")
+        }
+        guard m.embedDim > 0, m.imgDim > 0, m.prefilterDim > 0, m.imageCount >= 0, m.regionCount >= 0 else {
+            throw IndexError.badManifest(path: path, reason: "dims must be positive and counts non-negative")
+        }
+        return m
+    }
+}

@@ -1,0 +1,276 @@
+import Foundation
+import SCANCore
+
+/// Creates or reopens an index directory and appends already-encoded images in batches.
+///
+/// Each `append` is one LMDB write transaction holding the region records, prefilter vectors,
+/// metadata, id mappings and the manifest's new counts, so a crash at any point leaves the index
+/// exactly at the last committed batch. Ids already stored are skipped, so re-running a build
+/// resumes it. The manifest's state stays `building` until `markComplete()`; appending to a
+/// complete index sets it back to `building` in the first batch that adds anything.
+/// One writer per index at a time: the writer holds an exclusive lock on `writer.lock` in the directory
+/// (released when the writer is deallocated or the process dies). Use a writer from one thread at a time.
+public final class IndexWriter {
+    /// What the writer is asked to build; compared with the manifest of an existing index.
+    public struct Configuration: Sendable, Equatable {
+        public var modelFingerprint: String
+        public var modelName: String
+        public var embedDim: Int
+        public var imgDim: Int
+        public var precision: Precision
+        public var prefilterKind: IndexManifest.PrefilterKind
+        public var prefilterDim: Int
+        public var prefilterPrecision: Precision
+        /// zstd level for region records (0: uncompressed). Not part of the manifest: records describe themselves.
+        public var compressionLevel: Int
+        public var mapSize: Int
+
+        /// `prefilterDim` defaults to `embedDim` (the mean of the regions).
+        public init(modelFingerprint: String, modelName: String, embedDim: Int, imgDim: Int,
+                    precision: Precision = .float16, prefilterKind: IndexManifest.PrefilterKind = .mean,
+                    prefilterDim: Int? = nil, prefilterPrecision: Precision = .float16,
+                    compressionLevel: Int = 3, mapSize: Int = LMDBEnvironment.defaultMapSize) {
+            self.modelFingerprint = modelFingerprint
+            self.modelName = modelName
+            self.embedDim = embedDim
+            self.imgDim = imgDim
+            self.precision = precision
+            self.prefilterKind = prefilterKind
+            self.prefilterDim = prefilterDim ?? embedDim
+            self.prefilterPrecision = prefilterPrecision
+            self.compressionLevel = compressionLevel
+            self.mapSize = mapSize
+        }
+    }
+
+    /// What one `append` did.
+    public struct AppendResult: Sendable, Equatable {
+        /// Records written.
+        public var appended: Int
+        /// Ids skipped because the index (or an earlier record of the same batch) already had them.
+        public var skipped: [String]
+        /// Internal keys given to the appended records, in order.
+        public var keys: [UInt64]
+    }
+
+    /// Largest stored prefilter payload per image.
+    public static let maxPrefilterBytes = 4096
+
+    public let path: String
+    public let configuration: Configuration
+    public let environment: LMDBEnvironment
+    public let databases: IndexDatabases
+    /// The manifest as of the writer's last commit.
+    public private(set) var manifest: IndexManifest
+    private let lockFD: Int32
+    private let regionCodec: RecordCodec
+    private let prefilterCodec: RecordCodec
+
+    /// Opens the index at `path` for appending, creating it when absent. An existing index must have
+    /// been built with the same model fingerprint, dims, precisions and prefilter kind.
+    public init(path: String, configuration c: Configuration) throws {
+        guard c.embedDim > 0, c.imgDim > 0, c.prefilterDim > 0 else {
+            throw IndexError.invalidRecord(record: "configuration", field: "dims", expected: "positive embed, img and prefilter dims",
+                                           found: "embed \(c.embedDim), img \(c.imgDim), prefilter \(c.prefilterDim)")
+        }
+        let pfBytes = c.prefilterPrecision.payloadBytes(rows: 1, dim: c.prefilterDim)
+        guard pfBytes <= IndexWriter.maxPrefilterBytes else {
+            throw IndexError.invalidRecord(record: "configuration", field: "prefilter_dim",
+                                           expected: "at most \(IndexWriter.maxPrefilterBytes) bytes per prefilter vector",
+                                           found: "\(c.prefilterDim) x \(c.prefilterPrecision.rawValue) = \(pfBytes) bytes")
+        }
+        let path = (path as NSString).standardizingPath
+        self.path = path
+        configuration = c
+        regionCodec = RecordCodec(precision: c.precision, compressionLevel: c.compressionLevel)
+        prefilterCodec = RecordCodec(precision: c.prefilterPrecision, compressionLevel: 0)
+        environment = try LMDBEnvironment.open(path: path, readOnly: false, mapSize: c.mapSize)
+        if environment.isReadOnly { throw IndexError.readOnly(path: path) }
+
+        let fd = Foundation.open(path + "/writer.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw IndexError.cannotOpen(file: path + "/writer.lock", reason: String(cString: strerror(errno))) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw IndexError.writerLocked(path: path)
+        }
+        lockFD = fd
+        do {
+            databases = try IndexDatabases(environment, create: true)
+            let dbs = databases
+            let p = path
+            manifest = try environment.write { txn -> IndexManifest in
+                if (try txn.get(dbs.manifest, key: IndexDatabases.manifestKey)) != nil {
+                    let m = try dbs.readManifest(txn, path: p)
+                    try IndexWriter.check(m, against: c, path: p)
+                    return m
+                }
+                let m = IndexManifest(modelFingerprint: c.modelFingerprint, modelName: c.modelName, embedDim: c.embedDim,
+                                      imgDim: c.imgDim, precision: c.precision, prefilterKind: c.prefilterKind,
+                                      prefilterDim: c.prefilterDim, prefilterPrecision: c.prefilterPrecision)
+                try dbs.writeManifest(m, txn)
+                return m
+            }
+        } catch {
+            flock(fd, LOCK_UN)
+            close(fd)
+            throw error
+        }
+    }
+
+    deinit {
+        flock(lockFD, LOCK_UN)
+        close(lockFD)
+    }
+
+    static func check(_ m: IndexManifest, against c: Configuration, path: String) throws {
+        func mismatch(_ field: String, _ expected: String, _ found: String) -> IndexError {
+            .manifestMismatch(path: path, field: field, expected: expected, found: found)
+        }
+        if m.modelFingerprint != c.modelFingerprint { throw mismatch("model_fingerprint", c.modelFingerprint, m.modelFingerprint) }
+        if m.embedDim != c.embedDim { throw mismatch("embed_dim", "\(c.embedDim)", "\(m.embedDim)") }
+        if m.imgDim != c.imgDim { throw mismatch("img_dim", "\(c.imgDim)", "\(m.imgDim)") }
+        if m.precision != c.precision { throw mismatch("precision", c.precision.rawValue, m.precision.rawValue) }
+        if m.prefilterKind != c.prefilterKind { throw mismatch("prefilter_kind", c.prefilterKind.rawValue, m.prefilterKind.rawValue) }
+        if m.prefilterDim != c.prefilterDim { throw mismatch("prefilter_dim", "\(c.prefilterDim)", "\(m.prefilterDim)") }
+        if m.prefilterPrecision != c.prefilterPrecision {
+            throw mismatch("prefilter_precision", c.prefilterPrecision.rawValue, m.prefilterPrecision.rawValue)
+        }
+    }
+
+    /// Whether an image with external id `id` is stored (as of the last commit).
+    public func contains(id: String) throws -> Bool {
+        let dbs = databases
+        return try environment.read { txn in try txn.get(dbs.ids, key: Array(id.utf8)) != nil }
+    }
+
+    /// The subset of `ids` already stored (one read transaction).
+    public func existingIDs(_ ids: [String]) throws -> Set<String> {
+        let dbs = databases
+        return try environment.read { txn in
+            var found = Set<String>()
+            for id in ids where try txn.get(dbs.ids, key: Array(id.utf8)) != nil { found.insert(id) }
+            return found
+        }
+    }
+
+    private struct Encoded {
+        var regions: [UInt8]
+        var prefilter: [UInt8]
+        var metadata: [UInt8]
+        var rows: Int
+    }
+
+    /// Validates, encodes and commits `records` in one write transaction. Records whose id is stored
+    /// already (or repeats an earlier record of the batch) are skipped. Nothing is written when any
+    /// record is invalid.
+    @discardableResult
+    public func append(_ records: [ImageRecord]) throws -> AppendResult {
+        let c = configuration
+        let maxKey = environment.maxKeySize
+        for r in records {
+            let idBytes = r.id.utf8.count
+            guard idBytes >= 1 && idBytes <= maxKey else {
+                throw IndexError.invalidRecord(record: r.id, field: "id", expected: "1...\(maxKey) UTF-8 bytes", found: "\(idBytes) bytes")
+            }
+            guard r.regions.rank == 2, r.regions.shape[0] >= 1, r.regions.shape[1] == c.embedDim else {
+                throw IndexError.invalidRecord(record: r.id, field: "regions", expected: "shape [n >= 1, \(c.embedDim)]", found: "\(r.regions.shape)")
+            }
+            if let b = r.boxes, b.count != r.regions.shape[0] * 4 {
+                throw IndexError.invalidRecord(record: r.id, field: "boxes", expected: "\(r.regions.shape[0]) x 4 = \(r.regions.shape[0] * 4) values", found: "\(b.count)")
+            }
+            if let b = r.boxes, let bad = b.firstIndex(where: { !$0.isFinite }) {
+                throw IndexError.invalidRecord(record: r.id, field: "boxes[\(bad)]", expected: "a finite value", found: "\(b[bad])")
+            }
+            guard r.prefilter.count == c.prefilterDim else {
+                throw IndexError.invalidRecord(record: r.id, field: "prefilter", expected: "\(c.prefilterDim) values", found: "\(r.prefilter.count)")
+            }
+        }
+        // Drop ids stored already and repeats inside the batch (the first occurrence wins).
+        let existing = try existingIDs(records.map(\.id))
+        var seen = Set<String>()
+        var todo: [Int] = []
+        var skipped: [String] = []
+        for (i, r) in records.enumerated() {
+            if existing.contains(r.id) || !seen.insert(r.id).inserted { skipped.append(r.id) } else { todo.append(i) }
+        }
+        if todo.isEmpty { return AppendResult(appended: 0, skipped: skipped, keys: []) }
+
+        // Encode in parallel; report the first failure in batch order.
+        var results = [Result<Encoded, Error>?](repeating: nil, count: todo.count)
+        let rc = regionCodec, pc = prefilterCodec
+        results.withUnsafeMutableBufferPointer { out in
+            Parallel.forEach(todo.count) { j in
+                let r = records[todo[j]]
+                out[j] = Result {
+                    Encoded(regions: try rc.encodeRegions(r.regions, record: r.id),
+                            prefilter: try pc.encodeVector(r.prefilter, record: r.id),
+                            metadata: try r.metadata.encoded(),
+                            rows: r.regions.shape[0])
+                }
+            }
+        }
+        let encoded = try results.map { try $0!.get() }
+
+        let dbs = databases
+        let p = path
+        let (newManifest, keys, lateSkips) = try environment.write { txn -> (IndexManifest, [UInt64], [String]) in
+            var m = try dbs.readManifest(txn, path: p)
+            try IndexWriter.check(m, against: c, path: p)
+            var next: UInt64 = 0
+            if let last = try txn.lastKey(dbs.regions) {
+                guard let k = last.withUnsafeBytes({ IndexKey.decode($0) }) else {
+                    throw IndexError.corruptRecord(database: IndexDatabases.regionsName, key: "last", reason: "key is \(last.count) bytes, expected 8")
+                }
+                next = k + 1
+            }
+            var keys: [UInt64] = []
+            var late: [String] = []
+            var addedRegions = 0
+            for (j, e) in encoded.enumerated() {
+                let r = records[todo[j]]
+                let key = IndexKey.encode(next)
+                // Another writer process may have stored the id since the check above.
+                guard try txn.put(dbs.ids, key: Array(r.id.utf8), value: key, noOverwrite: true) else {
+                    late.append(r.id)
+                    continue
+                }
+                try txn.put(dbs.regions, key: key, value: e.regions, append: true)
+                try txn.put(dbs.prefilter, key: key, value: e.prefilter, append: true)
+                try txn.put(dbs.metadata, key: key, value: e.metadata, append: true)
+                keys.append(next)
+                addedRegions += e.rows
+                next += 1
+                if !m.sources.contains(r.source) { m.sources.append(r.source) }
+            }
+            if !keys.isEmpty {
+                m.imageCount += keys.count
+                m.regionCount += addedRegions
+                m.state = .building
+                m.updatedAt = IndexManifest.timestamp()
+                try dbs.writeManifest(m, txn)
+            }
+            return (m, keys, late)
+        }
+        manifest = newManifest
+        return AppendResult(appended: keys.count, skipped: skipped + lateSkips, keys: keys)
+    }
+
+    /// Marks the index complete after checking that every per-image database holds `image_count` entries.
+    public func markComplete() throws {
+        let dbs = databases
+        let p = path
+        manifest = try environment.write { txn in
+            var m = try dbs.readManifest(txn, path: p)
+            for db in dbs.perImage {
+                let n = try txn.count(db)
+                guard n == m.imageCount else {
+                    throw IndexError.badManifest(path: p, reason: "image_count is \(m.imageCount) but database '\(db.name)' holds \(n) entries")
+                }
+            }
+            m.state = .complete
+            m.updatedAt = IndexManifest.timestamp()
+            try dbs.writeManifest(m, txn)
+            return m
+        }
+    }
+}

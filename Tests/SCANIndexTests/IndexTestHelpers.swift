@@ -1,0 +1,70 @@
+import Foundation
+import SCANCore
+import SCANIndex
+import XCTest
+
+/// Deterministic pseudo-random numbers (SplitMix64).
+struct TestRNG {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Uniform in [-1, 1).
+    mutating func float() -> Float { Float(Double(next() >> 11) / Double(1 << 53) * 2 - 1) }
+    mutating func int(_ range: Range<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
+    mutating func floats(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in float() * scale } }
+}
+
+/// A fresh temporary directory, removed when the test ends.
+func makeTempDir(_ test: XCTestCase, _ name: String = "scan-index-test") -> String {
+    let dir = NSTemporaryDirectory() + "\(name)-\(UUID().uuidString)"
+    try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+    return dir
+}
+
+enum Fixture {
+    static let embedDim = 16
+    static let imgDim = 12
+    static let prefilterDim = 16
+
+    static func configuration(fingerprint: String = "model-A", precision: Precision = .float16,
+                              embedDim: Int = embedDim, compressionLevel: Int = 3) -> IndexWriter.Configuration {
+        IndexWriter.Configuration(modelFingerprint: fingerprint, modelName: "test-model", embedDim: embedDim, imgDim: imgDim,
+                                  precision: precision, prefilterKind: .mean, prefilterDim: prefilterDim,
+                                  compressionLevel: compressionLevel)
+    }
+
+    /// Records with ids `ids`; region counts vary with the id's hash, values are deterministic per id.
+    static func records(_ ids: [String], embedDim: Int = embedDim, source: String = "unit-test") -> [ImageRecord] {
+        ids.map { id in
+            var rng = TestRNG(seed: UInt64(truncatingIfNeeded: id.utf8.reduce(5381) { ($0 &* 33) &+ Int($1) }))
+            let rows = rng.int(1..<9)
+            let regions = Tensor(shape: [rows, embedDim], data: rng.floats(rows * embedDim))
+            var mean = [Float](repeating: 0, count: embedDim)
+            for r in 0..<rows { for j in 0..<embedDim { mean[j] += regions[r, j] / Float(rows) } }
+            return ImageRecord(id: id, source: source, captions: ["a caption of \(id)", "another one"],
+                               boxes: rng.floats(rows * 4, scale: 100), regions: regions, prefilter: Array(mean.prefix(prefilterDim)))
+        }
+    }
+
+    static func ids(_ range: Range<Int>) -> [String] { range.map { "img-\($0)" } }
+}
+
+/// Asserts that `body` throws an IndexError matching `matches`.
+func XCTAssertIndexError<T>(_ body: @autoclosure () throws -> T, _ message: String = "", file: StaticString = #filePath, line: UInt = #line,
+                            _ matches: (IndexError) -> Bool) {
+    do {
+        _ = try body()
+        XCTFail("expected an IndexError, nothing was thrown. \(message)", file: file, line: line)
+    } catch let e as IndexError {
+        XCTAssertTrue(matches(e), "unexpected error: \(e). \(message)", file: file, line: line)
+    } catch {
+        XCTFail("expected an IndexError, got \(error). \(message)", file: file, line: line)
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class SCANIndexTestsPlaceholder: XCTestCase { func testNothing() {} }
