@@ -57,7 +57,7 @@ let package = Package(
 
         // Tests.
         .target(name: "TestSupport", dependencies: ["SCANModel"], path: "Tests/TestSupport"),
-        .testTarget(name: "SCANCoreTests", dependencies: ["SCANCore", "TestSupport"]),
+        .testTarget(name: "SCANCoreTests", dependencies: ["SCANCore", "CSCANKernels", "TestSupport"]),
         .testTarget(name: "SCANModelTests", dependencies: ["SCANModel", "TestSupport"]),
         .testTarget(name: "SCANIndexTests", dependencies: ["SCANSearch", "SCANTraining", "TestSupport"]),
         .testTarget(name: "SCANTrainingTests", dependencies: ["SCANTraining", "TestSupport"]),

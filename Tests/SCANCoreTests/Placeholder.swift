@@ -1,2 +1,0 @@
-import XCTest
-final class SCANCoreTestsPlaceholder: XCTestCase { func testNothing() {} }
