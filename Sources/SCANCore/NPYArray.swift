@@ -179,6 +179,11 @@ enum NPYHeader {
 
 /// Writing `.npy` files.
 public enum NPY {
+    /// The header of a C-order npy file of this dtype and shape (for writers that stream the data).
+    public static func header(dtype: NPYDType, shape: [Int]) -> [UInt8] {
+        NPYHeader.encode(descr: dtype.rawValue, shape: shape)
+    }
+
     /// Writes `tensor` as float32 or float16 (`dtype`), C order, little endian.
     public static func write(_ tensor: Tensor, to path: String, dtype: NPYDType = .float32) throws {
         var bytes = NPYHeader.encode(descr: dtype.rawValue, shape: tensor.shape)

@@ -19,25 +19,7 @@ public final class DemoWorldNPYWriter {
 
     /// The npy header numpy writes for a float32 C-order array: version 1.0 (2.0 when the text does
     /// not fit in 65535 bytes), padded with spaces and a newline to a multiple of 64 bytes.
-    public static func header(shape: [Int]) -> [UInt8] {
-        let shapeText = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
-        let dict = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shapeText), }"
-        var prefix = 10
-        var total = prefix + dict.utf8.count + 1
-        var padded = (total + 63) / 64 * 64
-        if padded - prefix > 0xFFFF {
-            prefix = 12
-            total += 2
-            padded = (total + 63) / 64 * 64
-        }
-        let headerLength = padded - prefix
-        var out: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, prefix == 10 ? 1 : 2, 0]
-        for k in 0..<(prefix - 8) { out.append(UInt8((headerLength >> (8 * k)) & 0xFF)) }
-        out += Array(dict.utf8)
-        out += [UInt8](repeating: 0x20, count: padded - total)
-        out.append(0x0A)
-        return out
-    }
+    public static func header(shape: [Int]) -> [UInt8] { NPY.header(dtype: .float32, shape: shape) }
 
     /// Appends values in C order.
     public func append(_ values: UnsafeBufferPointer<Float>) throws {
