@@ -8,6 +8,7 @@ public final class ProgressReporter: @unchecked Sendable {
     public let unit: String
     private let start: Double
     private var lastPrint: Double = 0
+    private var lastDone = -1
     private let interactive: Bool
     private let enabled: Bool
     private let lock = NSLock()
@@ -39,7 +40,9 @@ public final class ProgressReporter: @unchecked Sendable {
         let t = ProgressReporter.now()
         let interval = interactive ? 0.25 : 5.0
         if !force && t - lastPrint < interval && done < total { return }
+        if done == lastDone && done == total { return }
         lastPrint = t
+        lastDone = done
         let el = t - start
         let rate = el > 0 ? Double(done) / el : 0
         let eta = rate > 0 ? Double(total - done) / rate : .infinity
