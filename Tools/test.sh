@@ -5,4 +5,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Tools/install-deps.sh
 swift build --build-tests
-swift test --skip-build "$@"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+swift test --skip-build --disable-swift-testing "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One plain closing line: the XCTest totals of the whole run.
+summary=$(grep -E "Executed [0-9]+ tests?, with" "$log" | tail -n 1)
+if [ -n "$summary" ]; then
+  total=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")
+  failed=$(sed -E 's/.*with ([0-9]+) failures?.*/\1/' <<<"$summary")
+  skipped=$(grep -oE "with ([0-9]+) tests? skipped" <<<"$summary" | grep -oE "[0-9]+" || echo 0)
+  echo "$((total - failed - skipped)) passed, $failed failed, $skipped skipped"
+fi
+exit "$status"
