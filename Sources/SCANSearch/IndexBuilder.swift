@@ -157,7 +157,7 @@ public final class IndexBuilder {
             encodeSeconds += ProgressReporter.now() - te
             let result = try writer.append(records)
             appended += result.appended
-            progress?.update(start + indices.count)
+            if start + indices.count < todo.count { progress?.update(start + indices.count) }
         }
         progress?.finish()
         return BuildReport(indexPath: indexPath, sourceImages: source.count, alreadyPresent: existing.count, appended: appended,

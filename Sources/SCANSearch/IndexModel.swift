@@ -53,8 +53,8 @@ public struct IndexModel: Sendable {
     public var prefilterWarning: String? {
         guard prefilter.kind == .mean else { return nil }
         return "warning: \(directory) has no \(Prefilter.fileName): the prefilter is the plain mean of the region embeddings, " +
-            "whose retention is poor (the right image often falls outside the candidates); fit one with " +
-            "`scan-prefilter fit` and rebuild the index, or search with larger --candidates or --exact"
+            "so retention will be poor (the right image often falls outside the candidates SCAN re-ranks); fit one with " +
+            "`scan-prefilter fit` and rebuild the index, or search with a larger --candidates or --exact"
     }
 
     /// Copies the model's files into `destination` atomically (a temporary sibling renamed into place).

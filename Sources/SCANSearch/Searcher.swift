@@ -77,6 +77,13 @@ public final class Searcher: @unchecked Sendable {
         return s
     }
 
+    /// Extends the resident prefilter to `s` (a snapshot not taken through `snapshot()`).
+    func ensureResident(_ s: IndexSnapshot) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        try resident.extend(from: s)
+    }
+
     /// An encoded text query.
     public struct Query: Sendable {
         public var text: String
@@ -142,17 +149,20 @@ public final class Searcher: @unchecked Sendable {
 
     /// The best `top` images for `q`: the prefilter's best `candidates` re-ranked by SCAN, or with
     /// `exact` every image scored by SCAN. Scores are SCAN similarities either way.
-    public func search(_ q: Query, top: Int = 10, candidates: Int = Searcher.defaultCandidates, exact: Bool = false) throws -> [SearchHit] {
+    /// With `snapshot` (from `snapshot()`), the search reads that commit; otherwise the newest one.
+    public func search(_ q: Query, top: Int = 10, candidates: Int = Searcher.defaultCandidates, exact: Bool = false,
+                       snapshot given: IndexSnapshot? = nil) throws -> [SearchHit] {
         guard top >= 1 else { throw SearchError.invalidArgument("--top must be at least 1, got \(top)") }
         guard exact || candidates >= 1 else { throw SearchError.invalidArgument("--candidates must be at least 1, got \(candidates)") }
-        let s = try snapshot()
-        defer { s.close() }
+        let s = try given ?? snapshot()
+        defer { if given == nil { s.close() } }
         do {
             if exact {
                 let scores = try exactScores(q, snapshot: s)
                 let best = TopK.select(scores, k: top)
                 return try hits(best.map { UInt64($0) }, scores: best.map { scores[$0] }, prefilter: nil, snapshot: s)
             }
+            try ensureResident(s)
             let pf = prefilterScores(q, rows: s.count)
             let cand = TopK.select(pf, k: max(candidates, top)).map { UInt64($0) }
             let sc = try rerank(q, keys: cand, snapshot: s)
@@ -162,10 +172,11 @@ public final class Searcher: @unchecked Sendable {
     }
 
     /// The prefilter stage alone: the best `top` images by prefilter score (no region record is read).
-    public func prefilterSearch(_ q: Query, top: Int = 10) throws -> [SearchHit] {
-        let s = try snapshot()
-        defer { s.close() }
+    public func prefilterSearch(_ q: Query, top: Int = 10, snapshot given: IndexSnapshot? = nil) throws -> [SearchHit] {
+        let s = try given ?? snapshot()
+        defer { if given == nil { s.close() } }
         do {
+            try ensureResident(s)
             let pf = prefilterScores(q, rows: s.count)
             let best = TopK.select(pf, k: top)
             return try hits(best.map { UInt64($0) }, scores: best.map { pf[$0] }, prefilter: best.map { pf[$0] }, snapshot: s)

@@ -16,6 +16,8 @@ final class SearchWorld: @unchecked Sendable {
     private var cache: [String: String] = [:]
     private let lock = NSLock()
 
+    nonisolated(unsafe) static var cleanupPath: String?
+
     static let shared: SearchWorld = {
         do { return try SearchWorld() } catch { fatalError("search test world: \(error)") }
     }()
@@ -23,6 +25,8 @@ final class SearchWorld: @unchecked Sendable {
     private init() throws {
         setenv("SCAN_QUIET", "1", 1)
         root = NSTemporaryDirectory() + "scan-search-world-\(getpid())-\(UUID().uuidString.prefix(8))"
+        SearchWorld.cleanupPath = root
+        atexit { if let r = SearchWorld.cleanupPath { try? FileManager.default.removeItem(atPath: r) } }
         data = root + "/data"
         var world = GeneratedCollection()
         world.nouns = Array(GeneratedCollection.defaultNouns.prefix(16))
