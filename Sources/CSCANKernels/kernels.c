@@ -86,15 +86,66 @@ static inline uint16_t float_to_half(float f) {
     return (uint16_t)(sign | h);
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+// F16C converts 8 values per instruction, exactly (IEEE round to nearest even, subnormals kept),
+// bit for bit like the scalar code for every finite value and infinity; NaNs stay NaNs.
+__attribute__((target("avx,f16c")))
+static void f16_to_f32_f16c(const uint16_t *src, float *dst, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m128i h = _mm_loadu_si128((const __m128i *)(src + i));
+        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(h));
+    }
+    for (; i < n; i++) dst[i] = half_to_float(src[i]);
+}
+
+__attribute__((target("avx,f16c")))
+static void f32_to_f16_f16c(const float *src, uint16_t *dst, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 f = _mm256_loadu_ps(src + i);
+        _mm_storeu_si128((__m128i *)(dst + i), _mm256_cvtps_ph(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    }
+    for (; i < n; i++) dst[i] = float_to_half(src[i]);
+}
+
+static int scan_cpu_has_f16c(void) {
+    static int state = -1;  // benign race: every thread computes the same value
+    if (state < 0) {
+        __builtin_cpu_init();
+        state = (__builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c")) ? 1 : 0;
+    }
+    return state;
+}
+#endif
+
 SCAN_F16_CLONES
-void scan_f16_to_f32(const uint16_t *src, float *dst, size_t n) {
+static void f16_to_f32_scalar(const uint16_t *src, float *dst, size_t n) {
     for (size_t i = 0; i < n; i++) dst[i] = half_to_float(src[i]);
 }
 
 SCAN_F16_CLONES
-void scan_f32_to_f16(const float *src, uint16_t *dst, size_t n) {
+static void f32_to_f16_scalar(const float *src, uint16_t *dst, size_t n) {
     for (size_t i = 0; i < n; i++) dst[i] = float_to_half(src[i]);
 }
+
+void scan_f16_to_f32(const uint16_t *src, float *dst, size_t n) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (scan_cpu_has_f16c()) { f16_to_f32_f16c(src, dst, n); return; }
+#endif
+    f16_to_f32_scalar(src, dst, n);
+}
+
+void scan_f32_to_f16(const float *src, uint16_t *dst, size_t n) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (scan_cpu_has_f16c()) { f32_to_f16_f16c(src, dst, n); return; }
+#endif
+    f32_to_f16_scalar(src, dst, n);
+}
+
+/// The portable conversions, for tests that compare them with the F16C path.
+void scan_f16_to_f32_portable(const uint16_t *src, float *dst, size_t n) { f16_to_f32_scalar(src, dst, n); }
+void scan_f32_to_f16_portable(const float *src, uint16_t *dst, size_t n) { f32_to_f16_scalar(src, dst, n); }
 
 SCAN_CLONES
 float scan_dot(const float *a, const float *b, size_t n) {

@@ -85,6 +85,16 @@ public final class ResidentPrefilter: @unchecked Sendable {
         count = target
     }
 
+    /// Appends rows given directly (count x dim values), e.g. to measure scoring without an index.
+    public func append(rows values: [Float]) {
+        precondition(values.count % dim == 0)
+        switch storage {
+        case .float32: f32.append(contentsOf: values)
+        case .float16: f16.append(contentsOf: Half.fromFloat(values))
+        }
+        count += values.count / dim
+    }
+
     /// Dot products of `query` (dim values) with rows `0 ..< rows`, spread over the cores.
     public func scores(_ query: [Float], rows: Int) -> [Float] {
         precondition(query.count == dim && rows <= count)

@@ -49,6 +49,7 @@ struct ScanSearch: ParsableCommand {
     func run() throws {
         if query != "-" && query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw SearchError.emptyQuery }
         let path = try IndexLocation.resolve(index: index, name: name)
+        Searcher.keepFreedMemory()
         let searcher = try Searcher(index: path)
         if let w = searcher.model.prefilterWarning, !exact { warn(w) }
         if searcher.manifest.state != .complete {

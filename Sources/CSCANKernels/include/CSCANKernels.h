@@ -12,6 +12,9 @@ int scan_cpu_has_avx2(void);
 /// IEEE half <-> single conversion of n values (round to nearest even).
 void scan_f16_to_f32(const uint16_t *src, float *dst, size_t n);
 void scan_f32_to_f16(const float *src, uint16_t *dst, size_t n);
+/// The same conversions without F16C (the code used on CPUs without it), for tests.
+void scan_f16_to_f32_portable(const uint16_t *src, float *dst, size_t n);
+void scan_f32_to_f16_portable(const float *src, uint16_t *dst, size_t n);
 
 /// sum_i a[i] * b[i], accumulated in float.
 float scan_dot(const float *a, const float *b, size_t n);
