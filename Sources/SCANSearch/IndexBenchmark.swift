@@ -73,17 +73,20 @@ public enum IndexBenchmark {
             b.checkValues = false
             let source = SyntheticFeatureSource(count: size, regions: o.regions, imgDim: o.imgDim, seed: 5)
             let report: BuildReport
+            let sampler = MemorySampler()
+            defer { sampler.stop() }
             if previous == 0 {
                 report = try IndexBuilder.build(index: index, modelDirectory: modelDir, source: source, options: b)
             } else {
                 report = try IndexBuilder.add(index: index, source: source, options: b)
             }
+            let (anon, file) = sampler.stop()
             let info = try IndexInfo(index: index)
             let perImage = Double(info.dataFileBytes) / Double(size)
-            buildRows.append(String(format: "%8d | %8d | %8.1f | %5.0f%% | %9.0f | %5.1f%% | %5.1f%% | %6.2f",
+            buildRows.append(String(format: "%8d | %8d | %8.1f | %5.0f%% | %9.0f | %5.1f%% | %5.1f%% | %7.2f | %7.2f",
                                      size, report.appended, report.imagesPerSecond, 100 * report.encodeSeconds / max(report.seconds, 1e-9),
                                      perImage, 100 * perImage / info.rawFeatureBytesPerImage,
-                                     100 * perImage / (Double(o.regions * o.embedSize * 4)), Double(peakRSSBytes()) / 1e9))
+                                     100 * perImage / (Double(o.regions * o.embedSize * 4)), Double(anon) / 1e9, Double(file) / 1e9))
             previous = size
             let (row, breakdown) = try latency(o, index: index, size: size)
             latencyRows.append(row)
@@ -91,7 +94,7 @@ public enum IndexBenchmark {
         }
         out("")
         out("build (\(o.precision.rawValue) regions, zstd 3, batches of \(o.batchSize); each row extends the index of the row before):")
-        out("  images | appended | images/s | encode | bytes/img | of raw f32 features | of f32 encoded | peak RSS GB")
+        out("  images | appended | images/s | encode | bytes/img | of raw f32 | of f32 encoded | peak anon GB | peak file-backed GB")
         buildRows.forEach { out($0) }
         out("")
         out("query latency in ms, p50 / p95 over \(o.queries) queries (\(o.exactQueries) for exact), warm page cache, top 10 with captions:")
@@ -102,7 +105,8 @@ public enum IndexBenchmark {
         breakdownRows.forEach { out($0) }
         out("")
         try prefilterScan(o, out: out)
-        out(String(format: "peak resident memory of the benchmark process: %.2f GB; load average at the end %@", Double(peakRSSBytes()) / 1e9, loadAverage()))
+        out("(peak anon: the process's own memory while building; file-backed: LMDB map pages it touched, page cache the kernel reclaims)")
+        out(String(format: "peak resident memory of the benchmark process (ru_maxrss, anon + file-backed): %.2f GB; load average at the end %@", Double(peakRSSBytes()) / 1e9, loadAverage()))
     }
 
     /// Query latency at the index's current size.
@@ -230,6 +234,56 @@ public enum IndexBenchmark {
                 cells.append(String(format: "%@ %d B/image: %.2f", storage.rawValue, r.bytesPerImage, percentile(Array(times.dropFirst(3)), 0.5)))
             }
             out("  P = \(p)\(p == o.prefilterDim ? " (fitted)" : " (plain mean)"): " + cells.joined(separator: "; "))
+        }
+    }
+
+    /// Samples the process's resident memory (anonymous and file-backed, from /proc/self/status) every 20 ms.
+    final class MemorySampler: @unchecked Sendable {
+        private let lock = NSLock()
+        private var running = true
+        private var peakAnon = 0, peakFile = 0
+        private var thread: Thread?
+
+        init() {
+            let t = Thread { [unowned self] in
+                while true {
+                    let (a, f) = Self.current()
+                    self.lock.lock()
+                    self.peakAnon = max(self.peakAnon, a)
+                    self.peakFile = max(self.peakFile, f)
+                    let go = self.running
+                    self.lock.unlock()
+                    if !go { return }
+                    usleep(20_000)
+                }
+            }
+            thread = t
+            t.start()
+        }
+
+        /// Stops sampling; returns the peaks in bytes (anonymous, file-backed).
+        @discardableResult
+        func stop() -> (Int, Int) {
+            let (a, f) = Self.current()
+            lock.lock()
+            running = false
+            peakAnon = max(peakAnon, a)
+            peakFile = max(peakFile, f)
+            let r = (peakAnon, peakFile)
+            lock.unlock()
+            return r
+        }
+
+        static func current() -> (Int, Int) {
+            guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return (0, 0) }
+            var anon = 0, file = 0
+            for line in text.split(separator: "\n") {
+                let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+                guard parts.count >= 2, let kb = Int(parts[1]) else { continue }
+                if parts[0] == "RssAnon:" { anon = kb * 1024 }
+                if parts[0] == "RssFile:" { file = kb * 1024 }
+            }
+            return (anon, file)
         }
     }
 

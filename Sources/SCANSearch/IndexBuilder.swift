@@ -84,6 +84,11 @@ public final class IndexBuilder {
         try fm.createDirectory(atPath: index, withIntermediateDirectories: true)
         IndexModel.removeStaleCopies(in: index)
         let copyDir = IndexLocation.modelDirectory(ofIndex: index)
+        // An existing manifest must name this model before anything is copied or written.
+        if fm.fileExists(atPath: index + "/data.mdb"), let m = try? IndexReader(path: index, allowIncomplete: true).manifest,
+           m.modelFingerprint != model.fingerprint {
+            throw SearchError.otherModel(index: index, indexFingerprint: m.modelFingerprint, model: model.directory, modelFingerprint: model.fingerprint)
+        }
         if fm.fileExists(atPath: copyDir) {
             let fp = try ModelDirectory(path: copyDir).fingerprint()
             guard fp == model.fingerprint else {
