@@ -45,8 +45,7 @@ public enum IndexBenchmark {
         try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { if !o.keep { try? fm.removeItem(atPath: dir) } }
 
-        Searcher.keepFreedMemory()
-        out("BLAS kernel: \(BLAS.coreName), BLAS threads \(BLAS.threadCount), cores \(Parallel.cores); load average \(loadAverage())")
+        out("BLAS kernel: \(BLAS.coreName), BLAS threads \(BLAS.threadCount) (1 while searching), cores \(Parallel.cores); load average \(loadAverage())")
         out(String(format: "sgemm 4608x2048x1024 (SCAN-shaped): %.1f GFLOP/s; encoder-shaped 4608x1024x2048: %.1f GFLOP/s",
                    sgemmRate(m: 4608, n: 2048, k: 1024), sgemmRate(m: 4608, n: 1024, k: 2048)))
         var config = ModelConfig()
@@ -101,7 +100,8 @@ public enum IndexBenchmark {
         out("  images | load s | prefilter only | two-stage K=100 | two-stage K=1000 | exact            | resident prefilter")
         latencyRows.forEach { out($0) }
         out("")
-        out("two-stage K=100, median per stage (ms): encode query | prefilter scores + top-K | decode 100 records | SCAN on 100 | metadata of 10")
+        out("two-stage K=100, median per stage (ms): encode query | prefilter scores + top-K | decode 100 records | SCAN on 100 | metadata of 10" +
+            " || process CPU time per query (both cores, user + system)")
         breakdownRows.forEach { out($0) }
         out("")
         try prefilterScan(o, out: out)
@@ -111,6 +111,10 @@ public enum IndexBenchmark {
 
     /// Query latency at the index's current size.
     static func latency(_ o: Options, index: String, size: Int) throws -> (String, String) {
+        // As in scan-search; the build (next size) gets BLAS's threads back.
+        let blasThreads = BLAS.threadCount
+        Searcher.tuneProcessForSearch()
+        defer { BLAS.setThreadCount(blasThreads) }
         let t0 = ProgressReporter.now()
         let searcher = try Searcher(index: index)
         let load = ProgressReporter.now() - t0
@@ -118,18 +122,22 @@ public enum IndexBenchmark {
         let texts: [String] = (0..<(o.queries + 3)).map { _ in
             (0..<(6 + Int(rng.next() % 7))).map { _ in queryWords[Int(rng.next() % UInt64(queryWords.count))] }.joined(separator: " ")
         }
-        func timed(_ n: Int, _ body: (String) throws -> Void) rethrows -> [Double] {
+        var cpu: [String: Double] = [:]
+        func timed(_ n: Int, _ mode: String = "", _ body: (String) throws -> Void) rethrows -> [Double] {
             var times: [Double] = []
+            var c0 = 0.0
             for (i, t) in texts.prefix(n + 3).enumerated() {
+                if i == 3 { c0 = cpuSeconds() }
                 let s = ProgressReporter.now()
                 try body(t)
                 if i >= 3 { times.append(1000 * (ProgressReporter.now() - s)) }
             }
+            cpu[mode] = 1000 * (cpuSeconds() - c0) / Double(max(1, times.count))
             return times
         }
-        let pf = try timed(o.queries) { _ = try searcher.prefilterSearch(try searcher.encode($0), top: 10) }
-        let k100 = try timed(o.queries) { _ = try searcher.search(try searcher.encode($0), top: 10, candidates: 100) }
-        let k1000 = try timed(o.queries) { _ = try searcher.search(try searcher.encode($0), top: 10, candidates: 1000) }
+        let pf = try timed(o.queries, "pf") { _ = try searcher.prefilterSearch(try searcher.encode($0), top: 10) }
+        let k100 = try timed(o.queries, "k100") { _ = try searcher.search(try searcher.encode($0), top: 10, candidates: 100) }
+        let k1000 = try timed(o.queries, "k1000") { _ = try searcher.search(try searcher.encode($0), top: 10, candidates: 1000) }
         var exactNote = ""
         var exact: [Double]
         if size <= o.exactFullUpTo {
@@ -164,8 +172,10 @@ public enum IndexBenchmark {
         let r = searcher.resident
         let row = String(format: "%8d | %6.2f | %@ | %@ | %@ | %@%@ | %@, %d B/image, %.1f MB", size, load, pp(pf), pp(k100), pp(k1000), pp(exact), exactNote,
                          r.storage.rawValue, r.bytesPerImage, Double(r.residentBytes) / 1e6)
-        let breakdown = String(format: "%8d | %6.2f | %6.2f | %6.2f | %6.2f | %6.2f", size, percentile(stages[0], 0.5), percentile(stages[1], 0.5),
-                               percentile(stages[2], 0.5), percentile(stages[3], 0.5), percentile(stages[4], 0.5))
+        let breakdown = String(format: "%8d | %6.2f | %6.2f | %6.2f | %6.2f | %6.2f || CPU ms/query: prefilter only %.1f, K=100 %.1f, K=1000 %.1f",
+                               size, percentile(stages[0], 0.5), percentile(stages[1], 0.5),
+                               percentile(stages[2], 0.5), percentile(stages[3], 0.5), percentile(stages[4], 0.5),
+                               cpu["pf"] ?? 0, cpu["k100"] ?? 0, cpu["k1000"] ?? 0)
         return (row, breakdown)
     }
 
@@ -311,6 +321,13 @@ public enum IndexBenchmark {
             }
         }}}
         return 2 * Double(m) * Double(n) * Double(k) / percentile(times, 0.5) / 1e9
+    }
+
+    /// User + system CPU time of the process so far.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
     public static func peakRSSBytes() -> Int {

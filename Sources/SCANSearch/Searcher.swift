@@ -68,15 +68,19 @@ public final class Searcher: @unchecked Sendable {
         s.close()
     }
 
-    /// Asks the C allocator to keep freed memory for reuse instead of returning it to the system
-    /// (glibc: no mmap for blocks under 1 GB, no trimming under 1 GB). A query allocates tens of MB of
-    /// decoded regions (K = 1000: ~150 MB at paper size); without this every query pays page faults
-    /// and zeroing for fresh pages. Process-wide: meant for search processes (scan-search, benchmarks).
-    public static func keepFreedMemory() {
+    /// Process-wide settings for a process that serves searches (scan-search, benchmarks):
+    /// - the C allocator keeps freed memory for reuse instead of returning it to the system (glibc: no
+    ///   mmap for blocks under 1 GB, no trimming under 1 GB): a query allocates tens of MB of decoded
+    ///   regions (K = 1000: ~150 MB at paper size), and fresh pages cost page faults and zeroing;
+    /// - OpenBLAS runs single-threaded: after a multithreaded call its idle worker spins (sched_yield)
+    ///   for a long while and takes a core from the decoding and scoring threads; the search splits its
+    ///   own work over the cores instead (query encoding runs the two GRU directions side by side).
+    public static func tuneProcessForSearch() {
         #if os(Linux)
         _ = glibcMallopt(-3, 1 << 30)  // M_MMAP_THRESHOLD (<malloc.h>, not in Swift's Glibc module)
         _ = glibcMallopt(-1, 1 << 30)  // M_TRIM_THRESHOLD
         #endif
+        BLAS.setThreadCount(1)
     }
 
     /// A snapshot of the newest commit, with the resident prefilter extended to it.
@@ -124,7 +128,7 @@ public final class Searcher: @unchecked Sendable {
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, !tokens.isEmpty else { throw SearchError.emptyQuery }
         let ids = model.vocabulary.encode(tokens: tokens)
         let unknown = model.vocabulary.unknownWords(in: text, tokenizer: tokenizer)
-        let caption = try model.model.encodeCaptions([ids])
+        let caption = try QueryEncoder.encode(model.model.textEncoder, ids: ids)
         let v = model.prefilter.vectors(caption, side: .text)
         return Query(text: text, tokenIDs: ids, unknownWords: unknown, caption: caption, prefilterVector: v.data)
     }

@@ -49,7 +49,7 @@ struct ScanSearch: ParsableCommand {
     func run() throws {
         if query != "-" && query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw SearchError.emptyQuery }
         let path = try IndexLocation.resolve(index: index, name: name)
-        Searcher.keepFreedMemory()
+        Searcher.tuneProcessForSearch()
         let searcher = try Searcher(index: path)
         if let w = searcher.model.prefilterWarning, !exact { warn(w) }
         if searcher.manifest.state != .complete {

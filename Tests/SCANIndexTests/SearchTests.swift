@@ -92,6 +92,11 @@ final class SearchTests: XCTestCase {
         XCTAssertFalse(partly.allUnknown)
         XCTAssertEqual(partly.unknownWords, ["zebra"])
         XCTAssertNil(try s.encode("a dog and a cat").warning)
+        // The query encoder (GRU directions side by side) gives the model's own caption embedding.
+        for text in ["a dog and a cat", "horse", "there is a kite next to a bike and a car ."] {
+            let q = try s.encode(text)
+            XCTAssertEqual(q.caption, try s.model.model.encodeCaptions([q.tokenIDs]), text)
+        }
 
         // More results than images: every image once.
         let n = s.manifest.imageCount
