@@ -21,6 +21,17 @@ public enum BLAS {
                     a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// y = alpha * op(A) x + beta * y, row major; A is m x n (`op(A)` is n x m with `transA`).
+    @inlinable
+    public static func sgemv(
+        transA: Bool = false, m: Int, n: Int, alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int, x: UnsafePointer<Float>,
+        beta: Float = 0, y: UnsafeMutablePointer<Float>
+    ) {
+        if m == 0 || n == 0 { return }
+        cblas_sgemv(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(lda), x, 1, beta, y, 1)
+    }
+
     /// Double precision counterpart of `sgemm` (the original's evaluation arithmetic).
     @inlinable
     public static func dgemm(

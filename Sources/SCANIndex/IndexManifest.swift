@@ -33,6 +33,9 @@ public struct IndexManifest: Codable, Equatable, Sendable {
     public var prefilterKind: PrefilterKind
     public var prefilterDim: Int
     public var prefilterPrecision: Precision
+    /// Identifies the projection of a `projection` prefilter (e.g. a hash of its file); nil for the plain mean.
+    /// Optional in the JSON (absent in indexes written before it existed).
+    public var prefilterFingerprint: String?
     /// Number of images (entries of each of the regions, prefilter, metadata and ids databases).
     public var imageCount: Int
     /// Total number of stored regions over all images.
@@ -48,13 +51,14 @@ public struct IndexManifest: Codable, Equatable, Sendable {
         case modelFingerprint = "model_fingerprint", modelName = "model_name"
         case embedDim = "embed_dim", imgDim = "img_dim", precision
         case prefilterKind = "prefilter_kind", prefilterDim = "prefilter_dim", prefilterPrecision = "prefilter_precision"
+        case prefilterFingerprint = "prefilter_fingerprint"
         case imageCount = "image_count", regionCount = "region_count"
         case createdAt = "created_at", updatedAt = "updated_at", sources
     }
 
     public init(modelFingerprint: String, modelName: String, embedDim: Int, imgDim: Int, precision: Precision,
                 prefilterKind: PrefilterKind, prefilterDim: Int, prefilterPrecision: Precision,
-                state: State = .building, imageCount: Int = 0, regionCount: Int = 0,
+                prefilterFingerprint: String? = nil, state: State = .building, imageCount: Int = 0, regionCount: Int = 0,
                 createdAt: String = IndexManifest.timestamp(), updatedAt: String? = nil, sources: [String] = [],
                 formatVersion: Int = IndexManifest.currentFormatVersion) {
         self.formatVersion = formatVersion
@@ -67,6 +71,7 @@ public struct IndexManifest: Codable, Equatable, Sendable {
         self.prefilterKind = prefilterKind
         self.prefilterDim = prefilterDim
         self.prefilterPrecision = prefilterPrecision
+        self.prefilterFingerprint = prefilterFingerprint
         self.imageCount = imageCount
         self.regionCount = regionCount
         self.createdAt = createdAt

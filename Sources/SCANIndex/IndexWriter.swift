@@ -21,6 +21,8 @@ public final class IndexWriter {
         public var prefilterKind: IndexManifest.PrefilterKind
         public var prefilterDim: Int
         public var prefilterPrecision: Precision
+        /// Identifies a `projection` prefilter's weights (nil for the plain mean); must match an existing index's.
+        public var prefilterFingerprint: String?
         /// zstd level for region records (0: uncompressed). Not part of the manifest: records describe themselves.
         public var compressionLevel: Int
         public var mapSize: Int
@@ -28,7 +30,7 @@ public final class IndexWriter {
         /// `prefilterDim` defaults to `embedDim` (the mean of the regions).
         public init(modelFingerprint: String, modelName: String, embedDim: Int, imgDim: Int,
                     precision: Precision = .float16, prefilterKind: IndexManifest.PrefilterKind = .mean,
-                    prefilterDim: Int? = nil, prefilterPrecision: Precision = .float16,
+                    prefilterDim: Int? = nil, prefilterPrecision: Precision = .float16, prefilterFingerprint: String? = nil,
                     compressionLevel: Int = 3, mapSize: Int = LMDBEnvironment.defaultMapSize) {
             self.modelFingerprint = modelFingerprint
             self.modelName = modelName
@@ -38,6 +40,7 @@ public final class IndexWriter {
             self.prefilterKind = prefilterKind
             self.prefilterDim = prefilterDim ?? embedDim
             self.prefilterPrecision = prefilterPrecision
+            self.prefilterFingerprint = prefilterFingerprint
             self.compressionLevel = compressionLevel
             self.mapSize = mapSize
         }
@@ -106,7 +109,8 @@ public final class IndexWriter {
                 }
                 let m = IndexManifest(modelFingerprint: c.modelFingerprint, modelName: c.modelName, embedDim: c.embedDim,
                                       imgDim: c.imgDim, precision: c.precision, prefilterKind: c.prefilterKind,
-                                      prefilterDim: c.prefilterDim, prefilterPrecision: c.prefilterPrecision)
+                                      prefilterDim: c.prefilterDim, prefilterPrecision: c.prefilterPrecision,
+                                      prefilterFingerprint: c.prefilterFingerprint)
                 try dbs.writeManifest(m, txn)
                 return m
             }
@@ -134,6 +138,9 @@ public final class IndexWriter {
         if m.prefilterDim != c.prefilterDim { throw mismatch("prefilter_dim", "\(c.prefilterDim)", "\(m.prefilterDim)") }
         if m.prefilterPrecision != c.prefilterPrecision {
             throw mismatch("prefilter_precision", c.prefilterPrecision.rawValue, m.prefilterPrecision.rawValue)
+        }
+        if m.prefilterFingerprint != c.prefilterFingerprint {
+            throw mismatch("prefilter_fingerprint", c.prefilterFingerprint ?? "none", m.prefilterFingerprint ?? "none")
         }
     }
 

@@ -61,7 +61,11 @@ public struct GRUDirection: Sendable {
                 while alive > 0 && lengths[order[alive - 1]] <= t { alive -= 1 }
                 let b = alive
                 for i in 0..<b { (ghP.baseAddress! + i * g).update(from: bP.baseAddress!, count: g) }
-                if t > 0 {
+                if t > 0 && b == 1 {
+                    // One sequence (e.g. a search query): a matrix-vector product reads W_hh once,
+                    // where sgemm would first pack all of it.
+                    BLAS.sgemv(m: g, n: h, a: wP.baseAddress!, lda: h, x: sP.baseAddress!, beta: 1, y: ghP.baseAddress!)
+                } else if t > 0 {
                     BLAS.sgemm(transB: true, m: b, n: g, k: h, a: sP.baseAddress!, lda: h,
                                b: wP.baseAddress!, ldb: h, beta: 1, c: ghP.baseAddress!, ldc: g)
                 }

@@ -63,8 +63,9 @@ public struct SimilarityScorer: Sendable {
         let nImg = images.count, nCap = captions.count
         var out = [T](repeating: 0, count: nImg * nCap)
         if nImg == 0 || nCap == 0 { return out }
-        let img: [T] = T.self == Float.self ? images.data as! [T] : images.data.map { T($0) }
-        let cap: [T] = T.self == Float.self ? captions.data as! [T] : captions.data.map { T($0) }
+        // For Float the arrays are shared as they are (`as!` would copy them element by element).
+        let img: [T] = T.self == Float.self ? unsafeBitCast(images.data, to: [T].self) : images.data.map { T($0) }
+        let cap: [T] = T.self == Float.self ? unsafeBitCast(captions.data, to: [T].self) : captions.data.map { T($0) }
         let imageBlocks = Self.blocks(images, rows: regionBlock)
         let captionBlocks = Self.blocks(captions, rows: wordBlock)
         let total = nImg * nCap

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import SCANModel
+import SCANSearch
+import SCANTraining
 
 /// Benchmarks that print numbers (never asserted in tests). Each prints the BLAS kernel in use and
 /// this machine's sgemm rate measured in the same run, as the yardstick for the rest.
@@ -9,7 +11,7 @@ struct ScanBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scan-bench",
         abstract: "Benchmarks: sgemm yardstick, exact similarity matrix, training step, index.",
-        subcommands: [Similarity.self])
+        subcommands: [Similarity.self, IndexBench.self])
 
     static func main() {
         OpenBLASKernel.ensureFastKernel()
@@ -124,4 +126,99 @@ func peakRSSBytes() -> Int {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return usage.ru_maxrss * 1024
+}
+
+/// `scan-bench index`: build throughput, bytes per image, peak memory and query latency of the search
+/// index at paper sizes (IndexBenchmark), then the recall retention of two-stage search against exact
+/// search on a generated collection with known matches and a small trained model (RetentionStudy).
+struct IndexBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "index",
+        abstract: "Index build and query latency at 10k/100k images (paper sizes), and recall retention vs K for plain and fitted prefilters.")
+
+    @Option(help: "Index sizes, comma separated, ascending.") var sizes = "10000,100000"
+    @Option(help: "Timed queries per mode.") var queries = 40
+    @Option(help: "Timed exact queries.") var exactQueries = 3
+    @Option(help: "Above this size exact search is timed on a slice of this many images and extrapolated.") var exactFullUpTo = 10_000
+    @Option(help: "Images of the float32/float16/int8 deviation indexes (0: skip).") var deviationImages = 1000
+    @Option(help: "Working directory (default: a temporary one, removed afterwards).") var directory: String?
+    @Flag(help: "Keep the working directory.") var keep = false
+    @Flag(help: "Skip the latency part.") var retentionOnly = false
+    @Flag(help: "Skip the retention part.") var noRetention = false
+    @Option(help: "Retention: images of the indexed collection (distinct sets of 4 of 24 nouns).") var retentionImages = 2000
+    @Option(help: "Retention: training images.") var trainImages = 2000
+    @Option(help: "Retention: training epochs.") var epochs = 12
+    @Option(help: "Retention: K values, comma separated.") var ks = "10,50,100,200,500,1000"
+    @Option(help: "Retention: feature noise amplitude of the generated collection.") var noise: Float = 0.6
+
+    func run() throws {
+        setvbuf(stdout, nil, _IOLBF, 0)
+        if !retentionOnly {
+            var o = IndexBenchmark.Options()
+            o.sizes = sizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            o.queries = queries
+            o.exactQueries = exactQueries
+            o.exactFullUpTo = exactFullUpTo
+            o.deviationImages = deviationImages
+            o.directory = directory.map { $0 + "/latency" }
+            o.keep = keep
+            try IndexBenchmark.run(o)
+        }
+        if !noRetention { try retention() }
+    }
+
+    /// Trains a small SCAN model on a generated collection, fits a prefilter, indexes the test split
+    /// twice (plain mean and fitted prefilter) and runs the retention study on its captions.
+    func retention() throws {
+        let fm = FileManager.default
+        let root = directory.map { $0 + "/retention" } ?? (NSTemporaryDirectory() + "scan-retention-bench-\(getpid())")
+        try fm.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { if !keep { try? fm.removeItem(atPath: root) } }
+        var world = GeneratedCollection()
+        world.splits = [("train", trainImages), ("dev", 200), ("test", retentionImages)]
+        // Harder than the tests' world: forty nouns, four objects per image, captions naming three of them, more noise.
+        world.nouns = GeneratedCollection.moreNouns
+        world.objectsPerImage = 4
+        world.mentioned = 3...3
+        world.noise = noise
+        try world.write(to: root + "/data")
+        var o = TrainingOptions()
+        o.config.embedSize = 64; o.config.wordDim = 32; o.config.imgDim = world.imgDim; o.config.biGRU = true
+        o.config.maxViolation = false; o.config.numEpochs = epochs; o.config.batchSize = 64; o.config.learningRate = 0.005
+        o.config.lrUpdate = max(1, epochs * 2 / 3)
+        o.dataPath = root + "/data"; o.dataName = ""; o.vocabPath = root + "/data/vocab.json"
+        o.loggerName = root + "/run/log"; o.modelName = root + "/run/checkpoint"
+        o.logStep = 0; o.valStep = 0; o.seed = 3; o.quiet = true
+        let t0 = now()
+        let summary = try Trainer(options: o).run()
+        let trainSeconds = now() - t0
+        let best = root + "/run/checkpoint/model_best"
+        let plain = root + "/model-plain", fitted = root + "/model-fitted"
+        for d in [plain, fitted] {
+            try fm.createDirectory(atPath: d, withIntermediateDirectories: true)
+            for f in IndexModel.requiredFiles { try fm.copyItem(atPath: best + "/" + f, toPath: d + "/" + f) }
+        }
+        var fitter = PrefilterFitter()
+        fitter.dim = 64; fitter.steps = 600; fitter.batchSize = 256
+        let t1 = now()
+        _ = try fitter.fit(modelDirectory: fitted, folder: root + "/data", split: "train", quiet: true)
+        let fitSeconds = now() - t1
+        print("")
+        print(String(format: "retention study: generated collection (%d nouns, %d objects per image, captions naming 3 of them, %d regions x %d dims, noise %.2f), SCAN embed %d, bi-GRU, " +
+                     "trained %d epochs on %d images in %.0f s (best dev rsum %.1f); prefilter fitted (P = %d, %d steps) in %.1f s",
+                     world.nouns.count, world.objectsPerImage, world.regions, world.imgDim, Double(world.noise), o.config.embedSize, epochs, trainImages, trainSeconds, summary.bestRsum,
+                     fitter.dim, fitter.steps, fitSeconds))
+        let queries = try GeneratedCollection.queries(folder: root + "/data", split: "test")
+        let kValues = ks.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        for (name, model) in [("plain", plain), ("fitted", fitted)] {
+            var b = BuildOptions()
+            b.showProgress = false
+            let index = root + "/index-" + name
+            _ = try IndexBuilder.build(index: index, modelDirectory: model,
+                                       source: try PrecompFeatureSource(imagesPath: root + "/data/test_ims.npy", captionsPath: root + "/data/test_caps.txt"),
+                                       options: b)
+            let report = try RetentionStudy.run(index: index, queries: queries, ks: kValues)
+            print(report.table)
+        }
+    }
 }

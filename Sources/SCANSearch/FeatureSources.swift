@@ -1,0 +1,80 @@
+import Foundation
+import SCANCore
+import SCANIndex
+
+/// Opens the feature source a path names: a precomp `.npy` (N x regions x img_dim, optionally with
+/// captions and ids), a directory of per-image `.npy` files, or a bottom-up-attention `.tsv`.
+public enum FeatureSources {
+    public enum Kind: String, Sendable { case precomp, npyDirectory = "npy-directory", tsv }
+
+    /// What was opened, with notes for the user (e.g. a captions file found next to the features).
+    public struct Opened {
+        public var source: FeatureSource
+        public var kind: Kind
+        public var notes: [String]
+    }
+
+    /// `captions` and `ids` apply to a precomp `.npy` only. With `autoCaptions`, a precomp
+    /// `{split}_ims.npy` without `captions` uses `{split}_caps.txt` from the same folder when it exists.
+    public static func open(path: String, captions: String? = nil, ids: String? = nil, autoCaptions: Bool = true) throws -> Opened {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw IndexError.cannotOpen(file: path, reason: "no such file or directory")
+        }
+        if isDir.boolValue || path.lowercased().hasSuffix(".tsv") {
+            if let captions { throw SearchError.badSource(path: captions, reason: "--captions applies to a precomp .npy only (a directory of .npy files takes NAME.txt next to NAME.npy; a TSV has none)") }
+            if let ids { throw SearchError.badSource(path: ids, reason: "--ids applies to a precomp .npy only (directory sources use file names, TSV sources their image_id column)") }
+            if isDir.boolValue { return Opened(source: try NPYDirectoryFeatureSource(directory: path), kind: .npyDirectory, notes: []) }
+            return Opened(source: try TSVFeatureSource(path: path), kind: .tsv, notes: [])
+        }
+        guard path.lowercased().hasSuffix(".npy") else {
+            throw SearchError.badSource(path: path, reason: "not a feature source: expected a precomp .npy, a directory of per-image .npy files, or a .tsv")
+        }
+        var caps = captions
+        var notes: [String] = []
+        let name = (path as NSString).lastPathComponent
+        if caps == nil && autoCaptions && name.hasSuffix("_ims.npy") {
+            let sibling = ((path as NSString).deletingLastPathComponent as NSString)
+                .appendingPathComponent(String(name.dropLast("_ims.npy".count)) + "_caps.txt")
+            if FileManager.default.fileExists(atPath: sibling) {
+                caps = sibling
+                notes.append("captions: \(sibling) (found next to the features; --no-captions to leave them out)")
+            }
+        }
+        return Opened(source: try PrecompFeatureSource(imagesPath: path, captionsPath: caps, idsPath: ids), kind: .precomp, notes: notes)
+    }
+}
+
+/// Generated region features (no file): image i's regions are a deterministic function of (seed, i),
+/// non-negative and half zeros like ReLU outputs. For benchmarks and tests.
+public final class SyntheticFeatureSource: FeatureSource {
+    public let count: Int
+    public let regions: Int
+    public let imgDim: Int
+    public let seed: UInt64
+    public let idPrefix: String
+    public var sourceDescription: String { "synthetic(seed \(seed), \(count) x \(regions) x \(imgDim))" }
+
+    public init(count: Int, regions: Int, imgDim: Int, seed: UInt64 = 1, idPrefix: String = "img") {
+        self.count = count; self.regions = regions; self.imgDim = imgDim; self.seed = seed; self.idPrefix = idPrefix
+    }
+
+    public func id(at index: Int) -> String { "\(idPrefix)\(index)" }
+
+    public func item(at index: Int) throws -> FeatureItem {
+        var data = [Float](repeating: 0, count: regions * imgDim)
+        var s = (seed &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(index) &+ 1) &* 0xBF58_476D_1CE4_E5B9
+        if s == 0 { s = 1 }
+        data.withUnsafeMutableBufferPointer { p in
+            for i in 0..<p.count {
+                s ^= s << 13; s ^= s >> 7; s ^= s << 17
+                let u = Float(Int32(truncatingIfNeeded: s >> 32)) * (1 / 2_147_483_648)
+                p[i] = max(0, u) * 4
+            }
+        }
+        return FeatureItem(id: id(at: index), source: sourceDescription, features: Tensor(shape: [regions, imgDim], data: data),
+                           captions: ["synthetic image \(index)"])
+    }
+
+    public func checkValues() throws {}
+}

@@ -1,0 +1,214 @@
+import Foundation
+import SCANCore
+import SCANIndex
+import SCANModel
+
+/// How an index stores what it builds.
+public struct BuildOptions: Sendable {
+    /// Storage of the encoded regions: float16 (default), int8 (a scale per region) or float32.
+    public var precision: Precision = .float16
+    /// Storage of the prefilter vectors (at most 4 KB per image).
+    public var prefilterPrecision: Precision = .float16
+    /// Images encoded and committed per LMDB transaction (the unit of resumption).
+    public var batchSize = 128
+    /// zstd level of region records (0: none).
+    public var compressionLevel = 3
+    /// Scan every feature value for NaN/inf before writing anything (a bad value found later would
+    /// stop the build half way).
+    public var checkValues = true
+    /// Progress with rate and ETA on stderr.
+    public var showProgress = true
+    public var mapSize = LMDBEnvironment.defaultMapSize
+
+    public init() {}
+}
+
+/// What a build or an add did.
+public struct BuildReport: Sendable {
+    public var indexPath: String
+    /// Images in the source.
+    public var sourceImages: Int
+    /// Source images the index held already (skipped: a resumed build or a repeated add).
+    public var alreadyPresent: Int
+    /// Images appended by this run.
+    public var appended: Int
+    public var seconds: Double
+    /// Time spent reading and encoding features (the rest is quantising, compressing and committing).
+    public var encodeSeconds: Double
+    public var manifest: IndexManifest
+
+    public var imagesPerSecond: Double { seconds > 0 ? Double(appended) / seconds : 0 }
+
+    public var summary: String {
+        String(format: "%@: %d images appended (%d of the source's %d were present), %.1f s, %.1f images/s; the index holds %d images",
+               indexPath, appended, alreadyPresent, sourceImages, seconds, imagesPerSecond, manifest.imageCount)
+    }
+}
+
+/// Encodes images with a SCAN model and appends them to an index: the regions through the image
+/// encoder, the prefilter vector from them, the metadata from the source; in batches, each one LMDB
+/// commit, so that an interrupted build resumes where it stopped (ids already stored are skipped).
+///
+/// `build` and `add` are the two entry points; both check the source completely before they touch the index.
+public final class IndexBuilder {
+    public let indexPath: String
+    public let model: IndexModel
+    public let writer: IndexWriter
+    public let options: BuildOptions
+
+    private init(indexPath: String, model: IndexModel, writer: IndexWriter, options: BuildOptions) {
+        self.indexPath = indexPath; self.model = model; self.writer = writer; self.options = options
+    }
+
+    /// The writer configuration for `model` with `options`.
+    public static func configuration(for model: IndexModel, options: BuildOptions) -> IndexWriter.Configuration {
+        IndexWriter.Configuration(modelFingerprint: model.fingerprint, modelName: model.name, embedDim: model.config.embedSize,
+                                  imgDim: model.config.imgDim, precision: options.precision, prefilterKind: model.manifestPrefilterKind,
+                                  prefilterDim: model.prefilter.dim, prefilterPrecision: options.prefilterPrecision,
+                                  prefilterFingerprint: model.prefilterFingerprint, compressionLevel: options.compressionLevel,
+                                  mapSize: options.mapSize)
+    }
+
+    /// Checks that `source` fits `model` (feature dim; with `checkValues` every value finite).
+    public static func validate(_ source: FeatureSource, model: IndexModel, checkValues: Bool) throws {
+        guard source.count > 0 else { throw IndexError.emptySource(file: source.sourceDescription) }
+        try source.validate(expectedImgDim: model.config.imgDim, checkValues: checkValues)
+    }
+
+    /// Creates the index at `index` (or reopens it to resume an interrupted build) for `model`.
+    /// A new index gets a copy of the model directory in `index/model` (copied atomically); an
+    /// existing one must have been built by the same model with the same options.
+    public static func open(creating index: String, model: IndexModel, options: BuildOptions) throws -> IndexBuilder {
+        let index = (index as NSString).standardizingPath
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: index, withIntermediateDirectories: true)
+        IndexModel.removeStaleCopies(in: index)
+        let copyDir = IndexLocation.modelDirectory(ofIndex: index)
+        // An existing manifest must name this model before anything is copied or written.
+        if fm.fileExists(atPath: index + "/data.mdb"), let m = try? IndexReader(path: index, allowIncomplete: true).manifest,
+           m.modelFingerprint != model.fingerprint {
+            throw SearchError.otherModel(index: index, indexFingerprint: m.modelFingerprint, model: model.directory, modelFingerprint: model.fingerprint)
+        }
+        if fm.fileExists(atPath: copyDir) {
+            let fp = try ModelDirectory(path: copyDir).fingerprint()
+            guard fp == model.fingerprint else {
+                throw SearchError.otherModel(index: index, indexFingerprint: fp, model: model.directory, modelFingerprint: model.fingerprint)
+            }
+            let pfPath = (copyDir as NSString).appendingPathComponent(Prefilter.fileName)
+            let pf = fm.fileExists(atPath: pfPath) ? try IndexModel.fileFingerprint(pfPath) : nil
+            guard pf == model.prefilterFingerprint else {
+                throw SearchError.prefilterMismatch(index: index, reason: "the index's model copy has prefilter \(pf ?? "none (plain mean)"), \(model.directory) has \(model.prefilterFingerprint ?? "none (plain mean)"); refit or rebuild into a new index")
+            }
+        } else {
+            try model.copy(to: copyDir)
+        }
+        let writer = try IndexWriter(path: index, configuration: configuration(for: model, options: options))
+        return IndexBuilder(indexPath: index, model: model, writer: writer, options: options)
+    }
+
+    /// Opens an existing index for appending with its own model copy. `precision` and
+    /// `prefilterPrecision` of `options` are ignored: the manifest's apply.
+    /// `copy` is the index's model copy when the caller loaded it already.
+    public static func open(appendingTo index: String, copy: IndexModel? = nil, options: BuildOptions) throws -> IndexBuilder {
+        let index = (index as NSString).standardizingPath
+        try IndexLocation.requireIndex(index)
+        let manifest = try IndexReader(path: index, allowIncomplete: true).manifest
+        let model = try copy ?? IndexModel.loadCopy(ofIndex: index, manifest: manifest)
+        var o = options
+        o.precision = manifest.precision
+        o.prefilterPrecision = manifest.prefilterPrecision
+        let writer = try IndexWriter(path: index, configuration: configuration(for: model, options: o))
+        return IndexBuilder(indexPath: index, model: model, writer: writer, options: o)
+    }
+
+    /// Appends every image of `source` the index does not hold yet, in batches.
+    @discardableResult
+    public func append(_ source: FeatureSource, label: String? = nil) throws -> BuildReport {
+        let t0 = ProgressReporter.now()
+        let ids = source.ids
+        let existing = try writer.existingIDs(ids)
+        let todo = (0..<source.count).filter { !existing.contains(ids[$0]) }
+        let progress = options.showProgress ? ProgressReporter(label: label ?? "index \((indexPath as NSString).lastPathComponent)", total: todo.count, unit: "images") : nil
+        var appended = 0
+        var encodeSeconds = 0.0
+        let batch = max(1, options.batchSize)
+        let scan = model.model
+        let prefilter = model.prefilter
+        for start in stride(from: 0, to: todo.count, by: batch) {
+            let indices = Array(todo[start..<min(todo.count, start + batch)])
+            let te = ProgressReporter.now()
+            // Read the items in parallel (sources are safe for concurrent reads).
+            var loaded = [Result<FeatureItem, Error>?](repeating: nil, count: indices.count)
+            loaded.withUnsafeMutableBufferPointer { out in
+                Parallel.forEach(indices.count) { k in out[k] = Result { try source.item(at: indices[k]) } }
+            }
+            let items = try loaded.map { try $0!.get() }
+            var raw = EmbeddingSet(dim: source.imgDim)
+            raw.data.reserveCapacity(items.reduce(0) { $0 + $1.features.count })
+            for item in items {
+                guard item.features.rank == 2, item.features.shape[1] == source.imgDim else {
+                    throw IndexError.shapeMismatch(file: item.source, field: "record \(item.id): features", expected: "(regions, \(source.imgDim))", found: "\(item.features.shape)")
+                }
+                raw.append(item.features)
+            }
+            let encoded = try scan.encodeImages(raw, source: source.sourceDescription)
+            let vectors = prefilter.vectors(encoded, side: .image)
+            let p = vectors.shape[1]
+            let records = items.enumerated().map { k, item in
+                ImageRecord(id: item.id, source: item.source, captions: item.captions, boxes: item.boxes,
+                            regions: encoded.item(k), prefilter: Array(vectors.data[(k * p)..<((k + 1) * p)]),
+                            imageWidth: item.imageWidth, imageHeight: item.imageHeight)
+            }
+            encodeSeconds += ProgressReporter.now() - te
+            let result = try writer.append(records)
+            appended += result.appended
+            if start + indices.count < todo.count { progress?.update(start + indices.count) }
+        }
+        progress?.finish()
+        return BuildReport(indexPath: indexPath, sourceImages: source.count, alreadyPresent: existing.count, appended: appended,
+                           seconds: ProgressReporter.now() - t0, encodeSeconds: encodeSeconds, manifest: writer.manifest)
+    }
+
+    /// Marks the index complete (after checking its counts).
+    public func markComplete() throws { try writer.markComplete() }
+
+    /// `scan-index build`: checks the source, creates or resumes the index, appends, marks it complete.
+    public static func build(index: String, modelDirectory: String, source: FeatureSource, options: BuildOptions = BuildOptions(),
+                             log: (String) -> Void = { _ in }) throws -> BuildReport {
+        let model = try IndexModel(directory: modelDirectory)
+        if let w = model.prefilterWarning { log(w) }
+        try validate(source, model: model, checkValues: options.checkValues)
+        let builder = try open(creating: index, model: model, options: options)
+        let report = try builder.append(source)
+        try builder.markComplete()
+        var r = report
+        r.manifest = builder.writer.manifest
+        return r
+    }
+
+    /// `scan-index add`: appends a source to an existing index with the index's own model copy.
+    /// With `modelDirectory`, that model must be the index's (same fingerprint and prefilter).
+    public static func add(index: String, source: FeatureSource, modelDirectory: String? = nil, options: BuildOptions = BuildOptions(),
+                           log: (String) -> Void = { _ in }) throws -> BuildReport {
+        let index = (index as NSString).standardizingPath
+        try IndexLocation.requireIndex(index)
+        let manifest = try IndexReader(path: index, allowIncomplete: true).manifest
+        let model = try IndexModel.loadCopy(ofIndex: index, manifest: manifest)
+        if let modelDirectory {
+            let other = try IndexModel(directory: modelDirectory)
+            guard other.fingerprint == model.fingerprint else {
+                throw SearchError.otherModel(index: index, indexFingerprint: model.fingerprint, model: modelDirectory, modelFingerprint: other.fingerprint)
+            }
+            guard other.prefilterFingerprint == model.prefilterFingerprint else {
+                throw SearchError.prefilterMismatch(index: index, reason: "\(modelDirectory) has prefilter \(other.prefilterFingerprint ?? "none (plain mean)"), the index \(model.prefilterFingerprint ?? "none (plain mean)")")
+            }
+        }
+        try validate(source, model: model, checkValues: options.checkValues)
+        let builder = try open(appendingTo: index, copy: model, options: options)
+        let report = try builder.append(source)
+        try builder.markComplete()
+        var r = report
+        r.manifest = builder.writer.manifest
+        return r
+    }
+}

@@ -1,0 +1,138 @@
+import CSCANKernels
+import Foundation
+import SCANCore
+import SCANIndex
+
+/// Every image's prefilter vector, kept in memory for the first search stage: row i is the image
+/// with internal key i (keys are dense and append-only). Stored as float32 when a vector takes at
+/// most 1 KB that way (P <= 256, the fitted prefilter's default), else as float16 converted per
+/// block while scoring (the plain mean at embed 1024: 2 KB per image instead of 4 KB), so that the
+/// resident data stays well inside 4 KB per image and the scoring pass reads as few bytes as possible.
+public final class ResidentPrefilter: @unchecked Sendable {
+    public enum Storage: String, Sendable { case float32, float16 }
+
+    public let dim: Int
+    public let storage: Storage
+    /// Rows loaded (the images of the newest snapshot seen).
+    public private(set) var count = 0
+    private var f32: [Float] = []
+    private var f16: [UInt16] = []
+
+    /// float32 up to 1 KB per vector, float16 above.
+    public static func defaultStorage(dim: Int) -> Storage { dim * 4 <= 1024 ? .float32 : .float16 }
+
+    public init(dim: Int, storage: Storage? = nil) {
+        self.dim = dim
+        self.storage = storage ?? Self.defaultStorage(dim: dim)
+    }
+
+    /// Resident bytes per image.
+    public var bytesPerImage: Int { dim * (storage == .float32 ? 4 : 2) }
+    public var residentBytes: Int { count * bytesPerImage }
+
+    /// Loads the vectors of the images `count ..< snapshot.count` (those committed since the last call).
+    public func extend(from snapshot: IndexSnapshot) throws {
+        let target = snapshot.count
+        guard target > count else { return }
+        let db = snapshot.databases.prefilter
+        let p = dim
+        var values: [UnsafeRawBufferPointer] = []
+        values.reserveCapacity(target - count)
+        var expected = UInt64(count)
+        try snapshot.forEach(db, from: IndexKey.encode(expected)) { k, v in
+            guard let key = IndexKey.decode(k) else {
+                throw IndexError.corruptRecord(database: db.name, key: "'" + String(decoding: k, as: UTF8.self) + "'", reason: "key is not 8 bytes")
+            }
+            guard key == expected else {
+                throw IndexError.corruptRecord(database: db.name, key: String(expected), reason: "missing: the next stored key is \(key)")
+            }
+            values.append(v)
+            expected += 1
+            return expected < UInt64(target)
+        }
+        guard values.count == target - count else {
+            throw IndexError.corruptRecord(database: db.name, key: String(expected),
+                                           reason: "\(count + values.count) prefilter vectors, manifest image_count \(target)")
+        }
+        let n = values.count
+        var fresh = [Float](repeating: 0, count: n * p)
+        var errors = [Error?](repeating: nil, count: n)
+        let base = count
+        fresh.withUnsafeMutableBufferPointer { m in
+            errors.withUnsafeMutableBufferPointer { errs in
+                Parallel.forChunks(n, minChunk: 1024) { range in
+                    for i in range {
+                        let key = String(base + i)
+                        do {
+                            let h = try RecordCodec.header(of: values[i], kind: .vector, database: db.name, key: key)
+                            guard h.valueCount == p else {
+                                throw IndexError.corruptRecord(database: db.name, key: key, reason: "\(h.valueCount) values, manifest prefilter_dim \(p)")
+                            }
+                            try RecordCodec.decode(values[i], kind: .vector, database: db.name, key: key,
+                                                   into: UnsafeMutableBufferPointer(rebasing: m[(i * p)..<((i + 1) * p)]))
+                        } catch { errs[i] = error }
+                    }
+                }
+            }
+        }
+        if let e = errors.first(where: { $0 != nil }) { throw e! }
+        switch storage {
+        case .float32:
+            f32.append(contentsOf: fresh)
+        case .float16:
+            f16.append(contentsOf: Half.fromFloat(fresh))
+        }
+        count = target
+    }
+
+    /// Appends rows given directly (count x dim values), e.g. to measure scoring without an index.
+    public func append(rows values: [Float]) {
+        precondition(values.count % dim == 0)
+        switch storage {
+        case .float32: f32.append(contentsOf: values)
+        case .float16: f16.append(contentsOf: Half.fromFloat(values))
+        }
+        count += values.count / dim
+    }
+
+    /// Dot products of `query` (dim values) with rows `0 ..< rows`, spread over the cores.
+    public func scores(_ query: [Float], rows: Int) -> [Float] {
+        precondition(query.count == dim && rows <= count)
+        var out = [Float](repeating: 0, count: rows)
+        if rows == 0 { return out }
+        let p = dim
+        let block = 512
+        query.withUnsafeBufferPointer { qp in
+            out.withUnsafeMutableBufferPointer { op in
+                let q = qp.baseAddress!, o = op.baseAddress!
+                switch storage {
+                case .float32:
+                    f32.withUnsafeBufferPointer { mp in
+                        let m = mp.baseAddress!
+                        Parallel.forChunks(rows, minChunk: 4096) { range in
+                            for i in range { o[i] = scan_dot(m + i * p, q, p) }
+                        }
+                    }
+                case .float16:
+                    f16.withUnsafeBufferPointer { hp in
+                        let h = hp.baseAddress!
+                        Parallel.forChunks(rows, minChunk: 4096) { range in
+                            var buf = [Float](repeating: 0, count: block * p)
+                            buf.withUnsafeMutableBufferPointer { bp in
+                                let b = bp.baseAddress!
+                                var lo = range.lowerBound
+                                while lo < range.upperBound {
+                                    let hi = min(range.upperBound, lo + block)
+                                    Half.toFloat(h + lo * p, b, count: (hi - lo) * p)
+                                    for i in lo..<hi { o[i] = scan_dot(b + (i - lo) * p, q, p) }
+                                    lo = hi
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,168 @@
+import ArgumentParser
+import Foundation
+import SCANSearch
+
+/// `scan-index`: build, extend, describe and check a search index.
+@main
+struct ScanIndex: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scan-index",
+        abstract: "Build and maintain a SCAN search index (LMDB + zstd records, a prefilter, a copy of the model).",
+        subcommands: [Build.self, Add.self, Info.self, Verify.self])
+
+    static func main() {
+        OpenBLASKernel.ensureFastKernel()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+func warn(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+
+struct Location: ParsableArguments {
+    @Option(help: "Index directory.") var index: String?
+    @Option(help: "Index name: the directory Indexes/NAME.") var name: String?
+
+    func validate() throws {
+        if index != nil && name != nil { throw ValidationError("give --index or --name, not both") }
+    }
+
+    /// The directory; with neither option, the only index under Indexes/.
+    func resolve() throws -> String { try IndexLocation.resolve(index: index, name: name) }
+}
+
+struct SourceOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Features: a precomp {split}_ims.npy (N x regions x img_dim), a directory of per-image .npy files (regions x img_dim, id = file name), or a bottom-up-attention .tsv.", valueName: "path"))
+    var features: String
+
+    @Option(help: ArgumentHelp("Captions for a precomp .npy, one per line (5 or 1 per image); default: {split}_caps.txt next to it when present.", valueName: "file"))
+    var captions: String?
+
+    @Flag(help: "Do not pick up {split}_caps.txt next to a precomp .npy.")
+    var noCaptions = false
+
+    @Option(help: ArgumentHelp("External ids for a precomp .npy, one per image and line (default: the row number).", valueName: "file"))
+    var ids: String?
+
+    @Option(help: "Images encoded and committed per transaction.") var batchSize = 128
+    @Option(help: "zstd level of the region records (0: uncompressed).") var compressionLevel = 3
+    @Flag(help: "Skip the scan for NaN/inf feature values before writing (a bad value then stops the build half way).")
+    var noCheckValues = false
+    @Flag(help: "No progress lines on stderr.") var quiet = false
+
+    func open() throws -> FeatureSource {
+        let opened = try FeatureSources.open(path: features, captions: captions, ids: ids, autoCaptions: !noCaptions)
+        for n in opened.notes { warn(n) }
+        return opened.source
+    }
+
+    func apply(to o: inout BuildOptions) throws {
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        guard (0...22).contains(compressionLevel) else { throw ValidationError("--compression-level must be 0...22") }
+        o.batchSize = batchSize
+        o.compressionLevel = compressionLevel
+        o.checkValues = !noCheckValues
+        o.showProgress = !quiet
+    }
+}
+
+extension Precision: ExpressibleByArgument {}
+
+struct Build: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Encode images with a model and store them in a new index (re-run to resume an interrupted build).",
+        discussion: """
+        The index goes to --index DIR or Indexes/NAME (--name). It stores per image the encoded regions \
+        (quantised, zstd-compressed, checksummed), the prefilter vector and metadata (id, source, captions, boxes), \
+        and a copy of the model directory in DIR/model. The model directory's fitted prefilter.safetensors is used \
+        when present; without it the plain mean is used (poor retention; see scan-prefilter). Re-running the same \
+        command after an interruption continues where it stopped; images already stored are never duplicated.
+
+        Example: scan-index build --model runs/f30k/model_best --features data/f30k_precomp/test_ims.npy --name f30k-test
+        """)
+
+    @Option(help: "Model directory (config.json, model.safetensors, vocab.json, optional prefilter.safetensors).")
+    var model: String
+    @OptionGroup var location: Location
+    @OptionGroup var source: SourceOptions
+    @Option(help: "Storage of the encoded regions: float16, int8 (a scale per region) or float32.") var precision: Precision = .float16
+    @Option(help: "Storage of the prefilter vectors: float16, int8 or float32.") var prefilterPrecision: Precision = .float16
+
+    func run() throws {
+        guard location.index != nil || location.name != nil else { throw ValidationError("give --index DIR or --name NAME for the new index") }
+        let path = try location.resolve()
+        var o = BuildOptions()
+        try source.apply(to: &o)
+        o.precision = precision
+        o.prefilterPrecision = prefilterPrecision
+        let src = try source.open()
+        let report = try IndexBuilder.build(index: path, modelDirectory: model, source: src, options: o, log: warn)
+        print(report.summary)
+    }
+}
+
+struct Add: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Append images to an existing index, encoded with the index's own model copy.",
+        discussion: "Ids the index holds already are skipped. Searches running meanwhile see the index as of a commit.")
+
+    @OptionGroup var location: Location
+    @OptionGroup var source: SourceOptions
+    @Option(help: "Optional: a model directory that must be the index's model (checked by fingerprint).") var model: String?
+
+    func run() throws {
+        let path = try location.resolve()
+        var o = BuildOptions()
+        try source.apply(to: &o)
+        let src = try source.open()
+        let report = try IndexBuilder.add(index: path, source: src, modelDirectory: model, options: o, log: warn)
+        print(report.summary)
+    }
+}
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the manifest and the sizes of an index.")
+    @OptionGroup var location: Location
+    @Flag(help: "Print the manifest as JSON instead.") var json = false
+
+    func run() throws {
+        let info = try IndexInfo(index: try location.resolve())
+        if json {
+            print(String(decoding: try info.manifest.jsonBytes(), as: UTF8.self))
+        } else {
+            print(info.text)
+        }
+    }
+}
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Decode every record, check every checksum, the counts and the model copy; exit status 1 on any problem.")
+    @OptionGroup var location: Location
+
+    func run() throws {
+        let path = try location.resolve()
+        try IndexLocation.requireIndex(path)
+        let reader = try IndexReader(path: path, allowIncomplete: true)
+        let report = try reader.verify()
+        print(report.summary)
+        var ok = report.isOK
+        do {
+            let copy = try IndexModel.loadCopy(ofIndex: path, manifest: report.manifest)
+            print("model copy: ok (fingerprint \(copy.fingerprint), prefilter \(copy.prefilter.kind.rawValue) dim \(copy.prefilter.dim))")
+        } catch {
+            print("model copy: \(error)")
+            ok = false
+        }
+        if report.manifest.state != .complete { print("state: \(report.manifest.state.rawValue) (the build has not finished: re-run it to resume)") }
+        if !ok {
+            print("verify: FAILED")
+            throw ExitCode(1)
+        }
+        print("verify: ok")
+    }
+}

@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import SCANSearch
+
+/// `scan-search`: text-to-image search over an index.
+@main
+struct ScanSearch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scan-search",
+        abstract: "Search an index with a text query: prefilter, then SCAN re-ranking (or --exact).",
+        discussion: """
+        The query is encoded with the index's own model copy. The prefilter scores every image; the best \
+        --candidates are decoded and re-ranked by the model's cross attention. A query of '-' reads one query \
+        per line from stdin and answers each in order.
+
+        Examples:
+          scan-search "a dog on a beach" --name f30k-test
+          printf 'a dog\\na red car\\n' | scan-search - --index Indexes/f30k-test --json
+        """)
+
+    @Argument(help: "The query, or '-' to read one query per line from stdin.") var query: String
+    @Option(help: "Index directory.") var index: String?
+    @Option(help: "Index name: the directory Indexes/NAME.") var name: String?
+    @Option(help: "Number of results.") var top = 10
+    @Option(help: "Prefilter candidates re-ranked by SCAN.") var candidates = Searcher.defaultCandidates
+    @Flag(help: "Score every image with SCAN (slow, exact).") var exact = false
+    @Flag(help: "Rank by the prefilter alone (no re-ranking; scores are prefilter cosines).") var prefilterOnly = false
+    @Flag(help: "One JSON object per query on one line.") var json = false
+
+    static func main() {
+        OpenBLASKernel.ensureFastKernel()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    func validate() throws {
+        if index != nil && name != nil { throw ValidationError("give --index or --name, not both") }
+        if top < 1 { throw ValidationError("--top must be at least 1") }
+        if candidates < 1 { throw ValidationError("--candidates must be at least 1") }
+        if exact && prefilterOnly { throw ValidationError("--exact and --prefilter-only exclude each other") }
+    }
+
+    func warn(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+
+    func run() throws {
+        if query != "-" && query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw SearchError.emptyQuery }
+        let path = try IndexLocation.resolve(index: index, name: name)
+        Searcher.tuneProcessForSearch()
+        let searcher = try Searcher(index: path)
+        if let w = searcher.model.prefilterWarning, !exact { warn(w) }
+        if searcher.manifest.state != .complete {
+            warn("warning: \(path) is still being built (or its build was interrupted): searching the \(searcher.manifest.imageCount) images committed so far")
+        }
+        if query != "-" {
+            try answer(query, searcher)
+            return
+        }
+        var failures = 0
+        while let line = readLine(strippingNewline: true) {
+            do { try answer(line, searcher) } catch {
+                failures += 1
+                warn("error: \(error)")
+                if json { print(SearchOutput.jsonError(query: line, error: error)) }
+            }
+            fflush(stdout)
+        }
+        if failures > 0 { throw ExitCode(1) }
+    }
+
+    func answer(_ text: String, _ searcher: Searcher) throws {
+        let q = try searcher.encode(text)
+        if let w = q.warning { warn(w) }
+        let hits = prefilterOnly ? try searcher.prefilterSearch(q, top: top)
+                                 : try searcher.search(q, top: top, candidates: candidates, exact: exact)
+        print(json ? SearchOutput.jsonLine(query: text, hits: hits) : SearchOutput.text(query: text, hits: hits))
+    }
+}

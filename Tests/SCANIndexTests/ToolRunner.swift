@@ -1,0 +1,65 @@
+import Foundation
+import XCTest
+
+/// Runs the built command-line tools (`scan-index`, `scan-search`) as child processes. They are
+/// found next to the test bundle in the build products directory (`swift build --build-tests` or
+/// `swift test` builds them).
+enum ToolRunner {
+    static func path(_ tool: String) throws -> String {
+        var dirs: [URL] = []
+        for b in Bundle.allBundles { dirs += [b.bundleURL, b.bundleURL.deletingLastPathComponent()] }
+        dirs.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
+        if let exe = Bundle.main.executableURL { dirs.append(exe.deletingLastPathComponent()) }
+        for d in dirs {
+            let p = d.appendingPathComponent(tool).path
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        throw XCTSkip("\(tool) not found next to the test bundle (looked in \(Set(dirs.map(\.path)).sorted())); run `swift build --build-tests` first")
+    }
+
+    struct Output {
+        var status: Int32
+        var reason: Process.TerminationReason
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Starts `tool` with `arguments` (stdout/stderr to files, so that large outputs never block it).
+    /// `dir` is the working directory (and holds the captured output).
+    static func start(_ tool: String, _ arguments: [String], stdin: String? = nil, in dir: String) throws -> (Process, () -> Output) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try path(tool))
+        p.arguments = arguments
+        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        var env = ProcessInfo.processInfo.environment
+        env["SCAN_QUIET"] = "1"
+        // The tools would otherwise switch OpenBLAS to a faster kernel: keep the test process's one,
+        // so that their numbers can be compared with in-process results.
+        env["SCAN_KEEP_BLAS_KERNEL"] = "1"
+        p.environment = env
+        let tag = UUID().uuidString.prefix(8)
+        let out = dir + "/\(tool)-\(tag).out", err = dir + "/\(tool)-\(tag).err"
+        _ = FileManager.default.createFile(atPath: out, contents: nil)
+        _ = FileManager.default.createFile(atPath: err, contents: nil)
+        p.standardOutput = FileHandle(forWritingAtPath: out)
+        p.standardError = FileHandle(forWritingAtPath: err)
+        let pipe = Pipe()
+        if stdin != nil { p.standardInput = pipe } else { p.standardInput = FileHandle.nullDevice }
+        try p.run()
+        if let stdin {
+            pipe.fileHandleForWriting.write(Data(stdin.utf8))
+            pipe.fileHandleForWriting.closeFile()
+        }
+        return (p, {
+            p.waitUntilExit()
+            let o = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+            let e = (try? String(contentsOfFile: err, encoding: .utf8)) ?? ""
+            return Output(status: p.terminationStatus, reason: p.terminationReason, stdout: o, stderr: e)
+        })
+    }
+
+    /// Runs `tool` to completion.
+    static func run(_ tool: String, _ arguments: [String], stdin: String? = nil, in dir: String) throws -> Output {
+        try start(tool, arguments, stdin: stdin, in: dir).1()
+    }
+}
