@@ -1,5 +1,6 @@
 import CSCANKernels
 import Foundation
+import TestSupport
 import XCTest
 
 /// The F16C conversions (8 values per instruction) against the portable scalar ones: bit for bit on
@@ -9,7 +10,7 @@ final class HalfConversionTests: XCTestCase {
         let halves = (0...0xFFFF).map { UInt16($0) }
         var fast = [Float](repeating: 0, count: halves.count), slow = fast
         scan_f16_to_f32(halves, &fast, halves.count)
-        scan_f16_to_f32_portable(halves, &slow, halves.count)
+        scan_f16_to_f32_reference(halves, &slow, halves.count)
         for i in 0..<halves.count {
             if slow[i].isNaN { XCTAssertTrue(fast[i].isNaN, "half 0x\(String(i, radix: 16))"); continue }
             XCTAssertEqual(fast[i].bitPattern, slow[i].bitPattern, "half 0x\(String(i, radix: 16))")
@@ -23,7 +24,7 @@ final class HalfConversionTests: XCTestCase {
         for h in 0..<0x7C00 {
             var f: [Float] = [0, 0]
             let pair: [UInt16] = [UInt16(h), UInt16(h + 1)]
-            scan_f16_to_f32_portable(pair, &f, 2)
+            scan_f16_to_f32_reference(pair, &f, 2)
             let mid = (Double(f[0]) + Double(f[1])) / 2
             let m = Float(mid)
             values += [f[0], -f[0], m, m.nextDown, m.nextUp, -m]
@@ -32,7 +33,7 @@ final class HalfConversionTests: XCTestCase {
         for _ in 0..<200_000 { values.append(Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()))) }
         var fast = [UInt16](repeating: 0, count: values.count), slow = fast
         scan_f32_to_f16(values, &fast, values.count)
-        scan_f32_to_f16_portable(values, &slow, values.count)
+        scan_f32_to_f16_reference(values, &slow, values.count)
         var mismatches = 0
         for i in 0..<values.count where fast[i] != slow[i] {
             let nan = values[i].isNaN && (fast[i] & 0x7C00) == 0x7C00 && (fast[i] & 0x3FF) != 0
