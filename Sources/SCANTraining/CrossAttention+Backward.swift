@@ -99,8 +99,10 @@ enum CrossAttentionLayer {
             let P = pB.baseAddress!, A = aB.baseAddress!, M = mB.baseAddress!, QN = qnB.baseAddress!
             let S = sB.baseAddress!, WN = wnB.baseAddress!, SC = scB.baseAddress!
             // P (NR x NW) = R (NR x D) W^T (D x NW): the one large product.
-            T.gemm(transA: false, transB: true, m: nr, n: nw, k: d, alpha: 1, a: regions, lda: d,
-                   b: words, ldb: d, beta: 0, c: P, ldc: nw)
+            PhaseProfiler.measure("attention fwd: P = R W^T (gemm)") {
+                T.gemm(transA: false, transB: true, m: nr, n: nw, k: d, alpha: 1, a: regions, lda: d,
+                       b: words, ldb: d, beta: 0, c: P, ldc: nw)
+            }
             let (queries, nq) = t2i ? (words, nw) : (regions, nr)
             for q in 0..<nq {
                 var ss: T = 0
@@ -108,6 +110,7 @@ enum CrossAttentionLayer {
                 QN[q] = ss.squareRoot()
             }
             // Raw norm along the queries, then the softmax over the contexts.
+            PhaseProfiler.measure("attention fwd: raw norm + softmax") {
             Parallel.forChunks(pairs) { range in
                 var y = [T](repeating: 0, count: maxPair)
                 y.withUnsafeMutableBufferPointer { yB in
@@ -134,7 +137,9 @@ enum CrossAttentionLayer {
                     }
                 }
             }
+            }
             // M = G a per context item: t2i M_i (R_i x NW) = G_Ri A_i; i2t M[:, j] (NR x W_j) = A[:, j] G_Wj.
+            PhaseProfiler.measure("attention fwd: Gram and G a (gemm)") {
             if t2i {
                 for i in 0..<bi {
                     let r0 = regionOffsets[i], n = regionOffsets[i + 1] - r0
@@ -158,8 +163,10 @@ enum CrossAttentionLayer {
                     }
                 }
             }
+            }
             // Cosine per query, then the aggregation.
             let lse = T(at.lambdaLSE)
+            PhaseProfiler.measure("attention fwd: cosine + aggregation") {
             Parallel.forChunks(pairs) { range in
                 var s = [T](repeating: 0, count: maxPair)
                 s.withUnsafeMutableBufferPointer { sBuf in
@@ -185,6 +192,7 @@ enum CrossAttentionLayer {
                         SC[pair] = CrossAttention.aggregate(UnsafePointer(sq), count: v.queries, agg: at.aggFunc, lambdaLSE: lse)
                     }
                 }
+            }
             }
         }}}}}}}
         return c
@@ -256,6 +264,7 @@ enum CrossAttentionLayer {
             let P = pB.baseAddress!, A = aB.baseAddress!, M = mB.baseAddress!, QN = qnB.baseAddress!
             let S = sB.baseAddress!, WN = wnB.baseAddress!
             let DP = dpB.baseAddress!, AD = adB.baseAddress!, DQN = dqnB.baseAddress!
+            PhaseProfiler.measure("attention bwd: per-pair gradients") {
             Parallel.forChunks(active.count) { range in
                 var scratch = [T](repeating: 0, count: 3 * maxPair + 2 * max(1, maxPair))
                 scratch.withUnsafeMutableBufferPointer { scB in
@@ -305,8 +314,10 @@ enum CrossAttentionLayer {
                     }
                 }
             }
+            }
 
             let dense = Double(active.count) >= denseThreshold * Double(bi * bc)
+            PhaseProfiler.measure("attention bwd: dP W, dP^T R (gemm)") {
             if dense {
                 // dR (NR x D) += dP (NR x NW) W (NW x D); dW (NW x D) += dP^T R.
                 T.gemm(transA: false, transB: false, m: nr, n: d, k: nw, alpha: 1, a: DP, lda: nw,
@@ -324,8 +335,10 @@ enum CrossAttentionLayer {
                            b: regions + r0 * d, ldb: d, beta: 1, c: dWords + w0 * d, ldc: d)
                 }
             }
+            }
 
             // Gram terms: dG = sum_q dwn2_q a_q a_q^T per context item; dX += (dG + dG^T) X = 2 dG X.
+            PhaseProfiler.measure("attention bwd: Gram terms (gemm)") {
             if t2i {
                 var byImage = [[Int]](repeating: [], count: bi)
                 for pair in active { byImage[pair / bc].append(pair % bc) }
@@ -370,6 +383,7 @@ enum CrossAttentionLayer {
                                b: words + w0 * d, ldb: d, beta: 1, c: dWords + w0 * d, ldc: d)
                     }
                 }
+            }
             }
 
             // Query norms: dX_q += (sum over pairs of dL/d|X_q|) X_q / |X_q|.

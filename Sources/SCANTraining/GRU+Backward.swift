@@ -83,9 +83,16 @@ struct GRUCache<T: TrainScalar> {
 }
 
 enum GRULayer {
+    /// The per-step elementwise work, over the cores or (when the caller already runs one
+    /// direction per core) on the calling thread.
+    @inline(__always)
+    static func chunks(_ count: Int, parallel: Bool, minChunk: Int, _ body: (Range<Int>) -> Void) {
+        if parallel { Parallel.forChunks(count, minChunk: minChunk, body) } else { body(0..<count) }
+    }
+
     static func forward<T: TrainScalar>(x: UnsafePointer<T>, inputSize e: Int, hidden h: Int,
                                         schedule s: PackedSchedule, reverse: Bool,
-                                        weights w: GRUWeights<T>) -> GRUCache<T> {
+                                        weights w: GRUWeights<T>, parallel: Bool = true) -> GRUCache<T> {
         let g = 3 * h
         let tokens = s.tokens
         var c = GRUCache<T>()
@@ -103,8 +110,10 @@ enum GRULayer {
             let gi = giB.baseAddress!
             for t in 0..<tokens { (gi + t * g).update(from: w.bih, count: g) }
             // gi (T x G) += x (T x E) W_ih^T (E x G)
-            T.gemm(transA: false, transB: true, m: tokens, n: g, k: e, alpha: 1, a: x, lda: e,
-                   b: w.wih, ldb: e, beta: 1, c: gi, ldc: g)
+            PhaseProfiler.measure("gru fwd: input projections (gemm)") {
+                T.gemm(transA: false, transB: true, m: tokens, n: g, k: e, alpha: 1, a: x, lda: e,
+                       b: w.wih, ldb: e, beta: 1, c: gi, ldc: g)
+            }
         }
         c.gi.withUnsafeBufferPointer { giB in
         c.hprev.withUnsafeMutableBufferPointer { hpB in
@@ -122,12 +131,15 @@ enum GRULayer {
                 for i in 0..<b { (ghP + i * g).update(from: w.bhh, count: g) }
                 if t > 0 {
                     // gh (b x G) += hprev_t (b x H) W_hh^T (H x G)
-                    T.gemm(transA: false, transB: true, m: b, n: g, k: h, alpha: 1, a: hp + base * h, lda: h,
-                           b: w.whh, ldb: h, beta: 1, c: ghP, ldc: g)
+                    PhaseProfiler.measure("gru fwd: recurrent step (gemm)") {
+                        T.gemm(transA: false, transB: true, m: b, n: g, k: h, alpha: 1, a: hp + base * h, lda: h,
+                               b: w.whh, ldb: h, beta: 1, c: ghP, ldc: g)
+                    }
                 }
                 let nextAlive = t + 1 < s.maxLength ? s.alive[t + 1] : 0
                 let nextBase = s.stepOffsets[t + 1]
-                Parallel.forChunks(b, minChunk: max(1, 16384 / max(1, h))) { range in
+                PhaseProfiler.measure("gru fwd: gates") {
+                chunks(b, parallel: parallel, minChunk: max(1, 16384 / max(1, h))) { range in
                     for i in range {
                         let row = s.tokenRow(step: t, slot: i, reverse: reverse)
                         let tm = base + i
@@ -145,6 +157,7 @@ enum GRULayer {
                         if i < nextAlive { (hp + (nextBase + i) * h).update(from: o, count: h) }
                     }
                 }
+                }
             }
         }}}}}}}}
         return c
@@ -154,7 +167,7 @@ enum GRULayer {
     static func backward<T: TrainScalar>(_ c: GRUCache<T>, x: UnsafePointer<T>, inputSize e: Int,
                                          schedule s: PackedSchedule, weights w: GRUWeights<T>,
                                          dOut: UnsafePointer<T>, grads dw: GRUGradients<T>,
-                                         dx: UnsafeMutablePointer<T>) {
+                                         dx: UnsafeMutablePointer<T>, parallel: Bool = true) {
         let h = c.hidden, g = 3 * h
         let tokens = s.tokens
         let reverse = c.reverse
@@ -176,7 +189,8 @@ enum GRULayer {
             for t in (0..<s.maxLength).reversed() {
                 let b = s.alive[t]
                 let base = s.stepOffsets[t]
-                Parallel.forChunks(b, minChunk: max(1, 16384 / max(1, h))) { range in
+                PhaseProfiler.measure("gru bwd: gates") {
+                chunks(b, parallel: parallel, minChunk: max(1, 16384 / max(1, h))) { range in
                     for i in range {
                         let row = s.tokenRow(step: t, slot: i, reverse: reverse)
                         let tm = base + i
@@ -197,21 +211,28 @@ enum GRULayer {
                         }
                     }
                 }
+                }
                 if t > 0 {
                     // carry (b x H) += dgh_t (b x G) W_hh (G x H)
-                    T.gemm(transA: false, transB: false, m: b, n: h, k: g, alpha: 1, a: dghP + base * g, lda: g,
-                           b: w.whh, ldb: h, beta: 1, c: cr, ldc: h)
+                    PhaseProfiler.measure("gru bwd: recurrent step (gemm)") {
+                        T.gemm(transA: false, transB: false, m: b, n: h, k: g, alpha: 1, a: dghP + base * g, lda: g,
+                               b: w.whh, ldb: h, beta: 1, c: cr, ldc: h)
+                    }
                 }
             }
             // dW_hh (G x H) += dgh^T (G x T) hprev (T x H); dW_ih (G x E) += dgi^T x; dx (T x E) += dgi W_ih.
-            T.gemm(transA: true, transB: false, m: g, n: h, k: tokens, alpha: 1, a: dghP, lda: g,
-                   b: hp, ldb: h, beta: 1, c: dw.whh, ldc: h)
+            PhaseProfiler.measure("gru bwd: weight gradients and dx (gemm)") {
+            // (The rows of step 0 have hprev = 0 and are left out.)
+            let first = s.stepOffsets.count > 1 ? s.stepOffsets[1] : 0
+            T.gemm(transA: true, transB: false, m: g, n: h, k: tokens - first, alpha: 1, a: dghP + first * g, lda: g,
+                   b: hp + first * h, ldb: h, beta: 1, c: dw.whh, ldc: h)
             Buffers.addColumnSums(dghP, rows: tokens, dim: g, ld: g, into: dw.bhh)
             T.gemm(transA: true, transB: false, m: g, n: e, k: tokens, alpha: 1, a: dgiP, lda: g,
                    b: x, ldb: e, beta: 1, c: dw.wih, ldc: e)
             Buffers.addColumnSums(dgiP, rows: tokens, dim: g, ld: g, into: dw.bih)
             T.gemm(transA: false, transB: false, m: tokens, n: e, k: g, alpha: 1, a: dgiP, lda: g,
                    b: w.wih, ldb: e, beta: 1, c: dx, ldc: e)
+            }
         }}}}}}}}
     }
 }

@@ -29,6 +29,8 @@ public struct TrainStepResult: Sendable {
     public var clipCoefficient: Double
     /// The learning rate used.
     public var learningRate: Double
+    /// Pairs with a non-zero score gradient (see `LossAndGradients.activePairs`).
+    public var activePairs: Int
     public var timings: StepTimings
 }
 
@@ -52,13 +54,15 @@ public enum TrainStep {
         let lr = learningRate ?? config.learningRate
         var clipped = (norm: out.gradients.l2Norm, coefficient: 1.0)
         if config.gradClip > 0 {
-            clipped = GradientClipping.clip(&out.gradients, maxNorm: config.gradClip)
+            clipped = PhaseProfiler.measure("optimiser: norm + clip") { GradientClipping.clip(&out.gradients, maxNorm: config.gradClip) }
         }
-        optimizer.update(parameters: &parameters, gradients: out.gradients, learningRate: lr)
+        PhaseProfiler.measure("optimiser: Adam") {
+            optimizer.update(parameters: &parameters, gradients: out.gradients, learningRate: lr)
+        }
         var timings = out.timings
         timings.optimizer = clock.lap()
         return TrainStepResult(loss: out.loss, gradientNorm: clipped.norm, clipCoefficient: clipped.coefficient,
-                               learningRate: lr, timings: timings)
+                               learningRate: lr, activePairs: out.activePairs, timings: timings)
     }
 
     /// The same step on named tensors (the original state-dict names); converts in and out, so
