@@ -22,8 +22,10 @@ public struct Adam: Sendable {
         self.state = state
     }
 
-    /// One update of `parameters` with `gradients` (already clipped) at learning rate `lr`.
-    public mutating func update(parameters: inout ParameterSet<Float>, gradients: ParameterSet<Float>, learningRate lr: Double) {
+    /// One update of `parameters` with `gradients` at learning rate `lr`. `gradientScale` multiplies
+    /// every gradient first (the clipping coefficient, folded in to save a pass over the gradients).
+    public mutating func update(parameters: inout ParameterSet<Float>, gradients: ParameterSet<Float>, learningRate lr: Double,
+                                gradientScale: Float = 1) {
         precondition(parameters.layout == state.m.layout && gradients.layout == state.m.layout,
                      "Adam: parameters, gradients and state have different layouts")
         state.step += 1
@@ -39,15 +41,33 @@ public struct Adam: Sendable {
         state.v.data.withUnsafeMutableBufferPointer { vB in
             let p = pB.baseAddress!, g = gB.baseAddress!, m = mB.baseAddress!, v = vB.baseAddress!
             Parallel.forChunks(count, minChunk: 1 << 16) { range in
-                for k in range {
-                    let gk = g[k]
-                    // torch: exp_avg.lerp_(grad, 1 - beta1); exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1 - beta2)
+                // The same operations as torch, in the same order, eight lanes at a time:
+                // exp_avg.lerp_(grad, 1 - beta1); exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
+                // param.addcdiv_(exp_avg, exp_avg_sq.sqrt() / sqrt(bias_correction2) + eps, -lr / bias_correction1).
+                typealias V = SIMD8<Float>
+                var k = range.lowerBound
+                let raw = { (ptr: UnsafeMutablePointer<Float>) in UnsafeMutableRawPointer(ptr) }
+                while k + 8 <= range.upperBound {
+                    let gk = UnsafeRawPointer(g + k).loadUnaligned(as: V.self) * gradientScale
+                    let m0 = raw(m + k).loadUnaligned(as: V.self), v0 = raw(v + k).loadUnaligned(as: V.self)
+                    let mk = m0 + oneMinusB1 * (gk - m0)
+                    let vk = v0 * b2 + oneMinusB2 * gk * gk
+                    raw(m + k).storeBytes(of: mk, as: V.self)
+                    raw(v + k).storeBytes(of: vk, as: V.self)
+                    let denom = vk.squareRoot() / bc2Sqrt + e
+                    let pk = raw(p + k).loadUnaligned(as: V.self) - stepSize * (mk / denom)
+                    raw(p + k).storeBytes(of: pk, as: V.self)
+                    k += 8
+                }
+                while k < range.upperBound {
+                    let gk = g[k] * gradientScale
                     let mk = m[k] + oneMinusB1 * (gk - m[k])
                     let vk = v[k] * b2 + oneMinusB2 * gk * gk
                     m[k] = mk
                     v[k] = vk
                     let denom = vk.squareRoot() / bc2Sqrt + e
                     p[k] -= stepSize * (mk / denom)
+                    k += 1
                 }
             }
         }}}}
@@ -110,6 +130,12 @@ public struct AdamState: Sendable {
 /// Clipping of the total L2 norm over all gradients, as torch's `clip_grad_norm_`:
 /// coef = max_norm / (norm + 1e-6), applied when coef < 1.
 public enum GradientClipping {
+    /// The factor clipping would apply to gradients of total norm `norm` (1 when within `maxNorm`).
+    public static func coefficient(norm: Double, maxNorm: Double) -> Double {
+        let coef = maxNorm / (norm + 1e-6)
+        return coef < 1 ? coef : 1
+    }
+
     /// Scales `gradients` in place; returns the norm before clipping and the factor applied (1 if none).
     @discardableResult
     public static func clip(_ gradients: inout ParameterSet<Float>, maxNorm: Double) -> (norm: Double, coefficient: Double) {

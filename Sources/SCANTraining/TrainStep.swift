@@ -41,6 +41,7 @@ public enum TrainStep {
     /// (the trainer passes the scheduled one, see `LearningRateSchedule`).
     public static func run(parameters: inout ParameterSet<Float>, batch: TrainingBatch, config: ModelConfig,
                            optimizer: inout Adam, learningRate: Double? = nil) throws -> TrainStepResult {
+        _ = AllocatorTuning.applied
         guard batch.images.rank == 3, batch.images.shape[0] == batch.captions.count else {
             throw ModelError.invalidOption(file: "<batch>", field: "images",
                                            reason: "expected (n x regions x img_dim) features for \(batch.captions.count) captions, found shape \(batch.images.shape)")
@@ -52,16 +53,15 @@ public enum TrainStep {
                                                     regionOffsets: batch.regionOffsets, captions: batch.captions)
         var clock = Stopwatch()
         let lr = learningRate ?? config.learningRate
-        var clipped = (norm: out.gradients.l2Norm, coefficient: 1.0)
-        if config.gradClip > 0 {
-            clipped = PhaseProfiler.measure("optimiser: norm + clip") { GradientClipping.clip(&out.gradients, maxNorm: config.gradClip) }
-        }
-        PhaseProfiler.measure("optimiser: Adam") {
-            optimizer.update(parameters: &parameters, gradients: out.gradients, learningRate: lr)
+        // clip_grad_norm then Adam; the clipping factor is applied inside Adam's pass.
+        let norm = PhaseProfiler.measure("optimiser: gradient norm") { out.gradients.l2Norm }
+        let coef = config.gradClip > 0 ? GradientClipping.coefficient(norm: norm, maxNorm: config.gradClip) : 1
+        PhaseProfiler.measure("optimiser: Adam (with clipping)") {
+            optimizer.update(parameters: &parameters, gradients: out.gradients, learningRate: lr, gradientScale: Float(coef))
         }
         var timings = out.timings
         timings.optimizer = clock.lap()
-        return TrainStepResult(loss: out.loss, gradientNorm: clipped.norm, clipCoefficient: clipped.coefficient,
+        return TrainStepResult(loss: out.loss, gradientNorm: norm, clipCoefficient: coef,
                                learningRate: lr, activePairs: out.activePairs, timings: timings)
     }
 
