@@ -8,6 +8,20 @@ import SCANModel
 /// directions run side by side instead, each on its own core. OpenBLAS's thread count is global:
 /// it is set to 1 for the duration and restored afterwards (nothing else may call BLAS meanwhile).
 enum ConcurrentBLAS {
+    /// Runs `body` over `0..<count` in about `Parallel.cores` contiguous chunks at once, with
+    /// single-threaded BLAS: for loops of many small products (per image, per caption), which
+    /// OpenBLAS would otherwise split into pieces too small to pay for the threads.
+    static func forChunks(_ count: Int, _ body: (Range<Int>) -> Void) {
+        guard Parallel.cores >= 2, count >= 2 else {
+            if count > 0 { body(0..<count) }
+            return
+        }
+        let threads = BLAS.threadCount
+        BLAS.setThreadCount(1)
+        defer { BLAS.setThreadCount(threads) }
+        Parallel.forChunks(count, body)
+    }
+
     static func pair(_ first: () -> Void, _ second: () -> Void) {
         guard Parallel.cores >= 2 else {
             first(); second()

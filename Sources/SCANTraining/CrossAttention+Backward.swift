@@ -141,7 +141,8 @@ enum CrossAttentionLayer {
             // M = G a per context item: t2i M_i (R_i x NW) = G_Ri A_i; i2t M[:, j] (NR x W_j) = A[:, j] G_Wj.
             PhaseProfiler.measure("attention fwd: Gram and G a (gemm)") {
             if t2i {
-                for i in 0..<bi {
+                ConcurrentBLAS.forChunks(bi) { images in
+                for i in images {
                     let r0 = regionOffsets[i], n = regionOffsets[i + 1] - r0
                     var g = [T](repeating: 0, count: n * n)
                     g.withUnsafeMutableBufferPointer { gB in
@@ -151,8 +152,10 @@ enum CrossAttentionLayer {
                                b: A + r0 * nw, ldb: nw, beta: 0, c: M + r0 * nw, ldc: nw)
                     }
                 }
+                }
             } else {
-                for j in 0..<bc {
+                ConcurrentBLAS.forChunks(bc) { caps in
+                for j in caps {
                     let w0 = wordOffsets[j], n = wordOffsets[j + 1] - w0
                     var g = [T](repeating: 0, count: n * n)
                     g.withUnsafeMutableBufferPointer { gB in
@@ -161,6 +164,7 @@ enum CrossAttentionLayer {
                         T.gemm(transA: false, transB: false, m: nr, n: n, k: n, alpha: 1, a: A + w0, lda: nw,
                                b: gB.baseAddress!, ldb: n, beta: 0, c: M + w0, ldc: nw)
                     }
+                }
                 }
             }
             }
@@ -245,6 +249,11 @@ enum CrossAttentionLayer {
         let lse = T(at.lambdaLSE)
         let norm = at.rawFeatureNorm
         let active = (0..<(bi * bc)).filter { dScores[$0] != 0 }
+        var byImage = [[Int]](repeating: [], count: bi), byCaption = [[Int]](repeating: [], count: bc)
+        for pair in active {
+            byImage[pair / bc].append(pair % bc)
+            byCaption[pair % bc].append(pair / bc)
+        }
         let maxPair = maxPairSize(ro, wo)
         // dP and A * dwn2 (per query column), same layout as P.
         var dP = [T](repeating: 0, count: nr * nw)
@@ -325,14 +334,26 @@ enum CrossAttentionLayer {
                 T.gemm(transA: true, transB: false, m: nw, n: d, k: nr, alpha: 1, a: DP, lda: nw,
                        b: regions, ldb: d, beta: 1, c: dWords, ldc: d)
             } else {
-                for pair in active {
-                    let i = pair / bc, j = pair % bc
-                    let r0 = ro[i], rn = ro[i + 1] - r0, w0 = wo[j], wn = wo[j + 1] - w0
-                    let blk = DP + r0 * nw + w0
-                    T.gemm(transA: false, transB: false, m: rn, n: d, k: wn, alpha: 1, a: blk, lda: nw,
-                           b: words + w0 * d, ldb: d, beta: 1, c: dRegions + r0 * d, ldc: d)
-                    T.gemm(transA: true, transB: false, m: wn, n: d, k: rn, alpha: 1, a: blk, lda: nw,
-                           b: regions + r0 * d, ldb: d, beta: 1, c: dWords + w0 * d, ldc: d)
+                // Per pair, grouped by image for dR and by caption for dW (no two chunks write the same rows).
+                ConcurrentBLAS.forChunks(bi) { images in
+                    for i in images {
+                        let r0 = ro[i], rn = ro[i + 1] - r0
+                        for j in byImage[i] {
+                            let w0 = wo[j], wn = wo[j + 1] - w0
+                            T.gemm(transA: false, transB: false, m: rn, n: d, k: wn, alpha: 1, a: DP + r0 * nw + w0, lda: nw,
+                                   b: words + w0 * d, ldb: d, beta: 1, c: dRegions + r0 * d, ldc: d)
+                        }
+                    }
+                }
+                ConcurrentBLAS.forChunks(bc) { caps in
+                    for j in caps {
+                        let w0 = wo[j], wn = wo[j + 1] - w0
+                        for i in byCaption[j] {
+                            let r0 = ro[i], rn = ro[i + 1] - r0
+                            T.gemm(transA: true, transB: false, m: wn, n: d, k: rn, alpha: 1, a: DP + r0 * nw + w0, lda: nw,
+                                   b: regions + r0 * d, ldb: d, beta: 1, c: dWords + w0 * d, ldc: d)
+                        }
+                    }
                 }
             }
             }
@@ -340,9 +361,8 @@ enum CrossAttentionLayer {
             // Gram terms: dG = sum_q dwn2_q a_q a_q^T per context item; dX += (dG + dG^T) X = 2 dG X.
             PhaseProfiler.measure("attention bwd: Gram terms (gemm)") {
             if t2i {
-                var byImage = [[Int]](repeating: [], count: bi)
-                for pair in active { byImage[pair / bc].append(pair % bc) }
-                for i in 0..<bi where !byImage[i].isEmpty {
+                ConcurrentBLAS.forChunks(bi) { images in
+                for i in images where !byImage[i].isEmpty {
                     let r0 = ro[i], n = ro[i + 1] - r0
                     var g = [T](repeating: 0, count: n * n)
                     g.withUnsafeMutableBufferPointer { gB in
@@ -361,10 +381,10 @@ enum CrossAttentionLayer {
                                b: regions + r0 * d, ldb: d, beta: 1, c: dRegions + r0 * d, ldc: d)
                     }
                 }
+                }
             } else {
-                var byCaption = [[Int]](repeating: [], count: bc)
-                for pair in active { byCaption[pair % bc].append(pair / bc) }
-                for j in 0..<bc where !byCaption[j].isEmpty {
+                ConcurrentBLAS.forChunks(bc) { caps in
+                for j in caps where !byCaption[j].isEmpty {
                     let w0 = wo[j], n = wo[j + 1] - w0
                     var g = [T](repeating: 0, count: n * n)
                     g.withUnsafeMutableBufferPointer { gB in
@@ -382,6 +402,7 @@ enum CrossAttentionLayer {
                         T.gemm(transA: false, transB: false, m: n, n: d, k: n, alpha: 2, a: G, lda: n,
                                b: words + w0 * d, ldb: d, beta: 1, c: dWords + w0 * d, ldc: d)
                     }
+                }
                 }
             }
             }

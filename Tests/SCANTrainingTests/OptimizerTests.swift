@@ -150,3 +150,29 @@ final class OptimizerTests: XCTestCase {
         XCTAssertGreaterThan(w["img_enc.fc.bias"].map { abs($0) }.max()!, 0, "nn.Linear's default bias init")
     }
 }
+
+/// The multi-threaded parts (GRU directions side by side, per-image products on both cores)
+/// must not race: the same step twice gives bit-identical gradients.
+final class DeterminismTests: XCTestCase {
+    func testRepeatedPassesAreBitIdentical() throws {
+        var config = ModelConfig()
+        config.vocabSize = 60; config.wordDim = 16; config.embedSize = 48; config.imgDim = 40; config.biGRU = true
+        config.maxViolation = true
+        let p = ParameterInitializer.initialize(config: config, seed: 11)
+        var rng = Xoshiro256StarStar(seed: 12)
+        let n = 12, r = 5
+        let feats = (0..<(n * r * config.imgDim)).map { _ in max(0, rng.uniform(-0.5, 1)) }
+        let captions = (0..<n).map { i in [1] + (0..<(3 + (i * 7) % 9)).map { _ in 3 + Int(rng.next() % 57) } + [2] }
+            .sorted { $0.count > $1.count }
+        let offsets = (0...n).map { $0 * r }
+        for threshold in [0.0, 2.0] {
+            let a = try SCANBackprop.lossAndGradients(config: config, parameters: p, features: feats, regionOffsets: offsets,
+                                                      captions: captions, denseThreshold: threshold)
+            let b = try SCANBackprop.lossAndGradients(config: config, parameters: p, features: feats, regionOffsets: offsets,
+                                                      captions: captions, denseThreshold: threshold)
+            XCTAssertEqual(a.loss, b.loss)
+            XCTAssertEqual(a.gradients.data, b.gradients.data, "threshold \(threshold)")
+            XCTAssertGreaterThan(a.gradients.l2Norm, 0)
+        }
+    }
+}
