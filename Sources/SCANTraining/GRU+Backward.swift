@@ -139,24 +139,24 @@ enum GRULayer {
                 let nextAlive = t + 1 < s.maxLength ? s.alive[t + 1] : 0
                 let nextBase = s.stepOffsets[t + 1]
                 PhaseProfiler.measure("gru fwd: gates") {
-                chunks(b, parallel: parallel, minChunk: max(1, 16384 / max(1, h))) { range in
-                    for i in range {
-                        let row = s.tokenRow(step: t, slot: i, reverse: reverse)
-                        let tm = base + i
-                        let xi = gi + row * g, hh = ghP + i * g, hprevRow = hp + tm * h
-                        let rr = rP + tm * h, zz = zP + tm * h, nn = nP + tm * h, hnn = hnP + tm * h
-                        let o = out + row * h
-                        for k in 0..<h {
-                            let rv = Buffers.sigmoid(xi[k] + hh[k])
-                            let zv = Buffers.sigmoid(xi[h + k] + hh[h + k])
-                            let hnv = hh[2 * h + k]
-                            let nv = T.tanh(xi[2 * h + k] + rv * hnv)
-                            rr[k] = rv; zz[k] = zv; nn[k] = nv; hnn[k] = hnv
-                            o[k] = (1 - zv) * nv + zv * hprevRow[k]
+                    chunks(b, parallel: parallel, minChunk: max(1, 16384 / max(1, h))) { range in
+                        for i in range {
+                            let row = s.tokenRow(step: t, slot: i, reverse: reverse)
+                            let tm = base + i
+                            let xi = gi + row * g, hh = ghP + i * g, hprevRow = hp + tm * h
+                            let rr = rP + tm * h, zz = zP + tm * h, nn = nP + tm * h, hnn = hnP + tm * h
+                            let o = out + row * h
+                            for k in 0..<h {
+                                let rv = Buffers.sigmoid(xi[k] + hh[k])
+                                let zv = Buffers.sigmoid(xi[h + k] + hh[h + k])
+                                let hnv = hh[2 * h + k]
+                                let nv = T.tanh(xi[2 * h + k] + rv * hnv)
+                                rr[k] = rv; zz[k] = zv; nn[k] = nv; hnn[k] = hnv
+                                o[k] = (1 - zv) * nv + zv * hprevRow[k]
+                            }
+                            if i < nextAlive { (hp + (nextBase + i) * h).update(from: o, count: h) }
                         }
-                        if i < nextAlive { (hp + (nextBase + i) * h).update(from: o, count: h) }
                     }
-                }
                 }
             }
         }}}}}}}}
@@ -190,27 +190,27 @@ enum GRULayer {
                 let b = s.alive[t]
                 let base = s.stepOffsets[t]
                 PhaseProfiler.measure("gru bwd: gates") {
-                chunks(b, parallel: parallel, minChunk: max(1, 16384 / max(1, h))) { range in
-                    for i in range {
-                        let row = s.tokenRow(step: t, slot: i, reverse: reverse)
-                        let tm = base + i
-                        let rr = rP + tm * h, zz = zP + tm * h, nn = nP + tm * h, hnn = hnP + tm * h
-                        let hpr = hp + tm * h, dO = dOut + row * h, dc = cr + i * h
-                        let dI = dgiP + row * g, dH = dghP + tm * g
-                        for k in 0..<h {
-                            let dh = dc[k] + dO[k]
-                            let rv = rr[k], zv = zz[k], nv = nn[k]
-                            let dn = dh * (1 - zv)
-                            let dz = dh * (hpr[k] - nv)
-                            let dan = dn * (1 - nv * nv)
-                            let dar = dan * hnn[k] * rv * (1 - rv)
-                            let daz = dz * zv * (1 - zv)
-                            dI[k] = dar; dI[h + k] = daz; dI[2 * h + k] = dan
-                            dH[k] = dar; dH[h + k] = daz; dH[2 * h + k] = dan * rv
-                            dc[k] = dh * zv
+                    chunks(b, parallel: parallel, minChunk: max(1, 16384 / max(1, h))) { range in
+                        for i in range {
+                            let row = s.tokenRow(step: t, slot: i, reverse: reverse)
+                            let tm = base + i
+                            let rr = rP + tm * h, zz = zP + tm * h, nn = nP + tm * h, hnn = hnP + tm * h
+                            let hpr = hp + tm * h, dO = dOut + row * h, dc = cr + i * h
+                            let dI = dgiP + row * g, dH = dghP + tm * g
+                            for k in 0..<h {
+                                let dh = dc[k] + dO[k]
+                                let rv = rr[k], zv = zz[k], nv = nn[k]
+                                let dn = dh * (1 - zv)
+                                let dz = dh * (hpr[k] - nv)
+                                let dan = dn * (1 - nv * nv)
+                                let dar = dan * hnn[k] * rv * (1 - rv)
+                                let daz = dz * zv * (1 - zv)
+                                dI[k] = dar; dI[h + k] = daz; dI[2 * h + k] = dan
+                                dH[k] = dar; dH[h + k] = daz; dH[2 * h + k] = dan * rv
+                                dc[k] = dh * zv
+                            }
                         }
                     }
-                }
                 }
                 if t > 0 {
                     // carry (b x H) += dgh_t (b x G) W_hh (G x H)
@@ -222,16 +222,16 @@ enum GRULayer {
             }
             // dW_hh (G x H) += dgh^T (G x T) hprev (T x H); dW_ih (G x E) += dgi^T x; dx (T x E) += dgi W_ih.
             PhaseProfiler.measure("gru bwd: weight gradients and dx (gemm)") {
-            // (The rows of step 0 have hprev = 0 and are left out.)
-            let first = s.stepOffsets.count > 1 ? s.stepOffsets[1] : 0
-            T.gemm(transA: true, transB: false, m: g, n: h, k: tokens - first, alpha: 1, a: dghP + first * g, lda: g,
-                   b: hp + first * h, ldb: h, beta: 1, c: dw.whh, ldc: h)
-            Buffers.addColumnSums(dghP, rows: tokens, dim: g, ld: g, into: dw.bhh)
-            T.gemm(transA: true, transB: false, m: g, n: e, k: tokens, alpha: 1, a: dgiP, lda: g,
-                   b: x, ldb: e, beta: 1, c: dw.wih, ldc: e)
-            Buffers.addColumnSums(dgiP, rows: tokens, dim: g, ld: g, into: dw.bih)
-            T.gemm(transA: false, transB: false, m: tokens, n: e, k: g, alpha: 1, a: dgiP, lda: g,
-                   b: w.wih, ldb: e, beta: 1, c: dx, ldc: e)
+                // (The rows of step 0 have hprev = 0 and are left out.)
+                let first = s.stepOffsets.count > 1 ? s.stepOffsets[1] : 0
+                T.gemm(transA: true, transB: false, m: g, n: h, k: tokens - first, alpha: 1, a: dghP + first * g, lda: g,
+                       b: hp + first * h, ldb: h, beta: 1, c: dw.whh, ldc: h)
+                Buffers.addColumnSums(dghP, rows: tokens, dim: g, ld: g, into: dw.bhh)
+                T.gemm(transA: true, transB: false, m: g, n: e, k: tokens, alpha: 1, a: dgiP, lda: g,
+                       b: x, ldb: e, beta: 1, c: dw.wih, ldc: e)
+                Buffers.addColumnSums(dgiP, rows: tokens, dim: g, ld: g, into: dw.bih)
+                T.gemm(transA: false, transB: false, m: tokens, n: e, k: g, alpha: 1, a: dgiP, lda: g,
+                       b: w.wih, ldb: e, beta: 1, c: dx, ldc: e)
             }
         }}}}}}}}
     }
