@@ -9,7 +9,10 @@ import SCANModel
 ///   n = tanh(W_in x + b_in + r * (W_hn h + b_hn)); h' = (1 - z) * n + z * h; h0 = 0.
 ///
 /// Shapes: T tokens of the batch (caption after caption, "packed order"), E input size, H hidden,
-/// G = 3H (gate rows r; z; n). Per-step quantities are stored in "time-major order": row
+/// G = 3H (gate rows r; z; n), U distinct input rows: the input x holds one row per distinct token
+/// id and `inputRow[t]` says which row token t reads, so the input products (x W_ih^T, dW_ih, dx)
+/// run over the U distinct words of the batch rather than all T tokens (<start>, <end>, "a",
+/// "the" ... repeat; on Flickr30K batches U is well under T). Per-step quantities are stored in "time-major order": row
 /// `stepOffsets[t] + i` is the i-th longest caption at step t (the captions alive at step t are a
 /// prefix of the longest-first order).
 struct GRUWeights<T: TrainScalar> {
@@ -69,8 +72,11 @@ struct PackedSchedule {
 struct GRUCache<T: TrainScalar> {
     var reverse = false
     var hidden = 0
-    /// (T x G) packed: x W_ih^T + b_ih.
+    /// (U x G): x W_ih^T + b_ih per distinct input row.
     var gi: [T] = []
+    /// (T) packed: the input row of every token.
+    var inputRow: [Int] = []
+    var inputRows = 0
     /// (T x H) time-major: the state entering the step (zeros at t = 0).
     var hprev: [T] = []
     /// (T x H) time-major gate values r, z, n and hn = W_hn h + b_hn.
@@ -90,7 +96,7 @@ enum GRULayer {
         if parallel { Parallel.forChunks(count, minChunk: minChunk, body) } else { body(0..<count) }
     }
 
-    static func forward<T: TrainScalar>(x: UnsafePointer<T>, inputSize e: Int, hidden h: Int,
+    static func forward<T: TrainScalar>(x: UnsafePointer<T>, inputRows u: Int, inputRow: [Int], inputSize e: Int, hidden h: Int,
                                         schedule s: PackedSchedule, reverse: Bool,
                                         weights w: GRUWeights<T>, parallel: Bool = true) -> GRUCache<T> {
         let g = 3 * h
@@ -98,7 +104,9 @@ enum GRULayer {
         var c = GRUCache<T>()
         c.reverse = reverse
         c.hidden = h
-        c.gi = [T](repeating: 0, count: tokens * g)
+        c.inputRow = inputRow
+        c.inputRows = u
+        c.gi = [T](repeating: 0, count: u * g)
         c.hprev = [T](repeating: 0, count: tokens * h)
         c.r = [T](repeating: 0, count: tokens * h)
         c.z = c.r; c.n = c.r; c.hn = c.r
@@ -108,10 +116,10 @@ enum GRULayer {
 
         c.gi.withUnsafeMutableBufferPointer { giB in
             let gi = giB.baseAddress!
-            for t in 0..<tokens { (gi + t * g).update(from: w.bih, count: g) }
-            // gi (T x G) += x (T x E) W_ih^T (E x G)
+            for t in 0..<u { (gi + t * g).update(from: w.bih, count: g) }
+            // gi (U x G) += x (U x E) W_ih^T (E x G)
             PhaseProfiler.measure("gru fwd: input projections (gemm)") {
-                T.gemm(transA: false, transB: true, m: tokens, n: g, k: e, alpha: 1, a: x, lda: e,
+                T.gemm(transA: false, transB: true, m: u, n: g, k: e, alpha: 1, a: x, lda: e,
                        b: w.wih, ldb: e, beta: 1, c: gi, ldc: g)
             }
         }
@@ -143,7 +151,7 @@ enum GRULayer {
                         for i in range {
                             let row = s.tokenRow(step: t, slot: i, reverse: reverse)
                             let tm = base + i
-                            let xi = gi + row * g, hh = ghP + i * g, hprevRow = hp + tm * h
+                            let xi = gi + inputRow[row] * g, hh = ghP + i * g, hprevRow = hp + tm * h
                             let rr = rP + tm * h, zz = zP + tm * h, nn = nP + tm * h, hnn = hnP + tm * h
                             let o = out + row * h
                             for k in 0..<h {
@@ -163,7 +171,7 @@ enum GRULayer {
         return c
     }
 
-    /// Given dOut (T x H, packed): accumulates into the weight gradients and dx (T x E, packed).
+    /// Given dOut (T x H, packed): accumulates into the weight gradients and dx (U x E, per input row).
     static func backward<T: TrainScalar>(_ c: GRUCache<T>, x: UnsafePointer<T>, inputSize e: Int,
                                          schedule s: PackedSchedule, weights w: GRUWeights<T>,
                                          dOut: UnsafePointer<T>, grads dw: GRUGradients<T>,
@@ -173,6 +181,7 @@ enum GRULayer {
         let reverse = c.reverse
         // (T x G) packed: d(x W_ih^T + b_ih); (T x G) time-major: d(h W_hh^T + b_hh).
         var dgi = [T](repeating: 0, count: tokens * g)
+        let u = c.inputRows
         var dgh = [T](repeating: 0, count: tokens * g)
         // (n x H): dL/dh flowing into step t from step t + 1, per longest-first slot.
         var carry = [T](repeating: 0, count: (s.alive.first ?? 0) * h)
@@ -220,18 +229,27 @@ enum GRULayer {
                     }
                 }
             }
-            // dW_hh (G x H) += dgh^T (G x T) hprev (T x H); dW_ih (G x E) += dgi^T x; dx (T x E) += dgi W_ih.
+            // dW_hh (G x H) += dgh^T (G x T) hprev (T x H);
+            // then per distinct input row, dgiU (U x G) = sum of its tokens' dgi: dW_ih (G x E) += dgiU^T x; dx (U x E) += dgiU W_ih.
             PhaseProfiler.measure("gru bwd: weight gradients and dx (gemm)") {
                 // (The rows of step 0 have hprev = 0 and are left out.)
                 let first = s.stepOffsets.count > 1 ? s.stepOffsets[1] : 0
                 T.gemm(transA: true, transB: false, m: g, n: h, k: tokens - first, alpha: 1, a: dghP + first * g, lda: g,
                        b: hp + first * h, ldb: h, beta: 1, c: dw.whh, ldc: h)
                 Buffers.addColumnSums(dghP, rows: tokens, dim: g, ld: g, into: dw.bhh)
-                T.gemm(transA: true, transB: false, m: g, n: e, k: tokens, alpha: 1, a: dgiP, lda: g,
-                       b: x, ldb: e, beta: 1, c: dw.wih, ldc: e)
-                Buffers.addColumnSums(dgiP, rows: tokens, dim: g, ld: g, into: dw.bih)
-                T.gemm(transA: false, transB: false, m: tokens, n: e, k: g, alpha: 1, a: dgiP, lda: g,
-                       b: w.wih, ldb: e, beta: 1, c: dx, ldc: e)
+                var dgiU = [T](repeating: 0, count: u * g)
+                dgiU.withUnsafeMutableBufferPointer { dB in
+                    let dU = dB.baseAddress!
+                    for t in 0..<tokens {
+                        let src = dgiP + t * g, dst = dU + c.inputRow[t] * g
+                        for k in 0..<g { dst[k] += src[k] }
+                    }
+                    T.gemm(transA: true, transB: false, m: g, n: e, k: u, alpha: 1, a: dU, lda: g,
+                           b: x, ldb: e, beta: 1, c: dw.wih, ldc: e)
+                    Buffers.addColumnSums(dU, rows: u, dim: g, ld: g, into: dw.bih)
+                    T.gemm(transA: false, transB: false, m: u, n: e, k: g, alpha: 1, a: dU, lda: g,
+                           b: w.wih, ldb: e, beta: 1, c: dx, ldc: e)
+                }
             }
         }}}}}}}}
     }

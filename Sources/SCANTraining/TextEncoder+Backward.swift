@@ -6,8 +6,8 @@ import SCANModel
 /// Shapes: T tokens of the batch (packed, caption after caption), E word_dim, H = D embed, V vocab.
 struct TextEncoderCache<T: TrainScalar> {
     var schedule: PackedSchedule
-    var captions: [[Int]]
-    /// (T x E) embedded tokens.
+    var tokens: TokenIndex
+    /// (U x E) embeddings of the distinct ids.
     var x: [T] = []
     var forward = GRUCache<T>()
     var backward: GRUCache<T>?
@@ -40,10 +40,11 @@ enum TextEncoderLayer {
 
     static func forward<T: TrainScalar>(captions: [[Int]], config: ModelConfig, parameters p: ParameterPointers<T>) -> TextEncoderCache<T> {
         let e = config.wordDim, h = config.embedSize
-        var c = TextEncoderCache<T>(schedule: PackedSchedule(lengths: captions.map(\.count)), captions: captions)
+        var c = TextEncoderCache<T>(schedule: PackedSchedule(lengths: captions.map(\.count)), tokens: TokenIndex(captions: captions))
         c.normalize = !config.noTxtnorm
-        c.x = EmbeddingLayer.forward(table: p(embedName), wordDim: e, captions: captions)
+        c.x = EmbeddingLayer.forward(table: p(embedName), wordDim: e, ids: c.tokens.ids)
         let schedule = c.schedule
+        let u = c.tokens.ids.count, inputRow = c.tokens.row
         c.x.withUnsafeBufferPointer { xb in
             let x = xb.baseAddress!
             if config.biGRU {
@@ -51,17 +52,17 @@ enum TextEncoderLayer {
                 var fw = GRUCache<T>(), bw = GRUCache<T>()
                 PhaseProfiler.measure("gru fwd: both directions side by side") {
                     ConcurrentBLAS.pair({
-                        fw = GRULayer.forward(x: x, inputSize: e, hidden: h, schedule: schedule, reverse: false,
+                        fw = GRULayer.forward(x: x, inputRows: u, inputRow: inputRow, inputSize: e, hidden: h, schedule: schedule, reverse: false,
                                               weights: GRUNames(suffix: "").weights(p), parallel: false)
                     }, {
-                        bw = GRULayer.forward(x: x, inputSize: e, hidden: h, schedule: schedule, reverse: true,
+                        bw = GRULayer.forward(x: x, inputRows: u, inputRow: inputRow, inputSize: e, hidden: h, schedule: schedule, reverse: true,
                                               weights: GRUNames(suffix: "_reverse").weights(p), parallel: false)
                     })
                 }
                 c.forward = fw
                 c.backward = bw
             } else {
-                c.forward = GRULayer.forward(x: x, inputSize: e, hidden: h, schedule: schedule,
+                c.forward = GRULayer.forward(x: x, inputRows: u, inputRow: inputRow, inputSize: e, hidden: h, schedule: schedule,
                                              reverse: false, weights: GRUNames(suffix: "").weights(p))
             }
         }
@@ -111,7 +112,8 @@ enum TextEncoderLayer {
         }
         // The mean of the two directions hands each half the gradient.
         if c.backward != nil { for i in 0..<dPre.count { dPre[i] *= T(0.5) } }
-        var dx = [T](repeating: 0, count: tokens * e)
+        let u = c.tokens.ids.count
+        var dx = [T](repeating: 0, count: u * e)
         let schedule = c.schedule
         c.x.withUnsafeBufferPointer { xb in
             dPre.withUnsafeBufferPointer { dp in
@@ -121,7 +123,7 @@ enum TextEncoderLayer {
                     if let b = c.backward {
                         // One direction per core; the reverse direction's dx goes to its own buffer.
                         let bw = GRUNames(suffix: "_reverse")
-                        var dxReverse = [T](repeating: 0, count: tokens * e)
+                        var dxReverse = [T](repeating: 0, count: u * e)
                         dxReverse.withUnsafeMutableBufferPointer { dxr in
                             let dxR = dxr.baseAddress!
                             PhaseProfiler.measure("gru bwd: both directions side by side") {
@@ -133,7 +135,7 @@ enum TextEncoderLayer {
                                                       dOut: dOut, grads: bw.gradients(d), dx: dxR, parallel: false)
                                 })
                             }
-                            for k in 0..<(tokens * e) { dxb[k] += dxR[k] }
+                            for k in 0..<(u * e) { dxb[k] += dxR[k] }
                         }
                     } else {
                         GRULayer.backward(c.forward, x: x, inputSize: e, schedule: schedule, weights: fw.weights(p),
@@ -143,7 +145,7 @@ enum TextEncoderLayer {
             }
         }
         dx.withUnsafeBufferPointer { dxb in
-            EmbeddingLayer.backward(dx: dxb.baseAddress!, wordDim: e, captions: c.captions, dTable: d(embedName))
+            EmbeddingLayer.backward(dx: dxb.baseAddress!, wordDim: e, ids: c.tokens.ids, dTable: d(embedName))
         }
     }
 }
