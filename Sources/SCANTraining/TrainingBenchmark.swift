@@ -3,13 +3,16 @@ import SCANModel
 
 /// Times training steps at the paper's sizes on random data (nothing is asserted): embed 1024,
 /// word_dim 300, vocab 8480, 36 x 2048 sparse non-negative region features, bi-GRU, t2i LogSumExp,
-/// clipped_l2norm, max_violation, batch 128, caption lengths with Flickr30K's mean (15.5 tokens
-/// including <start> and <end>, a long tail). Reports forward / backward / optimiser time, the
+/// clipped_l2norm, max_violation, batch 128. Captions are drawn from `captionPool` (token ids, e.g.
+/// real tokenised captions) when given; otherwise synthetic: lengths with Flickr30K's mean (15.5
+/// tokens including <start> and <end>, a long tail) and Zipf-distributed word ids (rank k with
+/// probability ~ 1/k, as word frequencies in captions), so that the number of distinct words per
+/// batch is realistic. Reports forward / backward / optimiser time, the
 /// gemm FLOPs of a step and their rate, the epoch time extrapolated to 145,000 captions, and the
 /// rate of plain sgemm on the same machine as a yardstick, with the OpenBLAS kernel that ran.
 public enum TrainingBenchmark {
     public static func run(batchSize: Int = 128, steps: Int = 3, regions: Int = 36, seed: UInt64 = 1,
-                           epochCaptions: Int = 145_000) -> String {
+                           epochCaptions: Int = 145_000, captionPool: [[Int]]? = nil) -> String {
         var config = ModelConfig()
         config.embedSize = 1024; config.wordDim = 300; config.vocabSize = 8480; config.imgDim = 2048
         config.biGRU = true; config.crossAttn = .t2i; config.aggFunc = .logSumExp; config.rawFeatureNorm = .clippedL2norm
@@ -17,6 +20,17 @@ public enum TrainingBenchmark {
         var rng = Xoshiro256StarStar(seed: seed)
         var params = ParameterInitializer.initialize(config: config, seed: seed)
         var adam = Adam(layout: params.layout)
+
+        // Zipf(1) over the word ids 3..<vocab (3 is <unk>, frequent too).
+        var zipfCDF: [Double] = []
+        var acc = 0.0
+        for k in 1...(config.vocabSize - 3) { acc += 1 / Double(k); zipfCDF.append(acc) }
+        func zipfWord() -> Int {
+            let u = rng.unitDouble() * acc
+            var lo = 0, hi = zipfCDF.count - 1
+            while lo < hi { let mid = (lo + hi) / 2; if zipfCDF[mid] < u { lo = mid + 1 } else { hi = mid } }
+            return 3 + lo
+        }
 
         func makeBatch() -> TrainingBatch {
             let n = batchSize, f = config.imgDim
@@ -28,9 +42,13 @@ public enum TrainingBenchmark {
             }
             var caps: [[Int]] = []
             for _ in 0..<n {
-                // words = 7 + exponential(6.5), rounded: mean ~13.5 words, a tail to ~45.
-                let words = 7 + Int((-6.5 * log(max(1e-12, rng.unitDouble()))).rounded())
-                caps.append([1] + (0..<words).map { _ in 3 + Int(rng.next() % UInt64(config.vocabSize - 3)) } + [2])
+                if let pool = captionPool, !pool.isEmpty {
+                    caps.append(pool[Int(rng.next() % UInt64(pool.count))])
+                } else {
+                    // words = 7 + exponential(6.5), rounded: mean ~13.5 words, a tail to ~45.
+                    let words = 7 + Int((-6.5 * log(max(1e-12, rng.unitDouble()))).rounded())
+                    caps.append([1] + (0..<words).map { _ in zipfWord() } + [2])
+                }
             }
             caps.sort { $0.count > $1.count }
             return TrainingBatch(images: Tensor(shape: [n, regions, f], data: feats), captions: caps)
@@ -43,22 +61,22 @@ public enum TrainingBenchmark {
 
         // Warm-up step (page faults, thread pools), then the timed ones.
         var results: [(TrainStepResult, Double, Int)] = []
+        var distinctTotal = 0
         for s in 0...steps {
             let batch = makeBatch()
             PhaseProfiler.enabled = s > 0
             if s == 1 { _ = PhaseProfiler.drain() }
             let tokens = batch.captions.reduce(0) { $0 + $1.count }
+            let distinct = Set(batch.captions.joined()).count
             var clock = Stopwatch()
             guard let r = try? TrainStep.run(parameters: &params, batch: batch, config: config, optimizer: &adam) else {
                 return lines.joined(separator: "\n") + "\ntraining step failed"
             }
             let wall = clock.lap()
-            let flops = stepFlops(config: config, batch: batch, activePairs: r.activePairs)
-            if s > 0 { results.append((r, wall, tokens)) }
-            lines.append(String(format: "  step %d%@: loss %.4f, grad norm %.3f, tokens %d (mean length %.2f, max %d), active pairs %d, wall %.3f s",
+            if s > 0 { results.append((r, wall, tokens)); distinctTotal += distinct }
+            lines.append(String(format: "  step %d%@: loss %.4f, grad norm %.3f, tokens %d (mean length %.2f, max %d, %d distinct), active pairs %d, wall %.3f s",
                                 s, s == 0 ? " (warm-up)" : "", r.loss, r.gradientNorm, tokens,
-                                Double(tokens) / Double(batchSize), batch.captions.first!.count, r.activePairs, wall))
-            _ = flops
+                                Double(tokens) / Double(batchSize), batch.captions.first!.count, distinct, r.activePairs, wall))
         }
         PhaseProfiler.enabled = false
         let phases = PhaseProfiler.drain()
@@ -73,7 +91,7 @@ public enum TrainingBenchmark {
         let meanTokens = mean { Double($0.2) }
         let meanActive = mean { Double($0.0.activePairs) }
         let fl = flopModel(config: config, n: batchSize, regions: regions, tokens: Int(meanTokens.rounded()),
-                           activePairs: Int(meanActive.rounded()))
+                           distinctWords: Int((Double(distinctTotal) / k).rounded()), activePairs: Int(meanActive.rounded()))
         let total = fl.forward + fl.backward
         lines.append("")
         lines.append("| part | mean s / step | best s / step | gemm GFLOP | GFLOP/s (mean) | GFLOP/s (best) |")
@@ -113,23 +131,18 @@ public enum TrainingBenchmark {
 
     struct Flops { var forward: Double; var backward: Double; var denseExtra: Double }
 
-    static func stepFlops(config: ModelConfig, batch: TrainingBatch, activePairs: Int) -> Flops {
-        flopModel(config: config, n: batch.captions.count, regions: batch.images.shape[1],
-                  tokens: batch.captions.reduce(0) { $0 + $1.count }, activePairs: activePairs)
-    }
-
     /// Multiply-adds x 2 of the step's matrix products (elementwise work not counted).
-    static func flopModel(config c: ModelConfig, n: Int, regions r: Int, tokens t: Int, activePairs: Int) -> Flops {
+    static func flopModel(config c: ModelConfig, n: Int, regions r: Int, tokens t: Int, distinctWords u: Int, activePairs: Int) -> Flops {
         let d = Double(c.embedSize), f = Double(c.imgDim), e = Double(c.wordDim)
-        let nr = Double(n * r), tw = Double(t), nn = Double(n), rr = Double(r)
+        let nr = Double(n * r), tw = Double(t), nn = Double(n), rr = Double(r), uw = Double(u)
         let dirs = c.biGRU ? 2.0 : 1.0
         let g = 3 * d
         var fwd = 2 * nr * f * d                                   // image fc
-        fwd += dirs * (2 * tw * e * g + 2 * (tw - nn) * d * g)     // GRU input projections + recurrence
+        fwd += dirs * (2 * uw * e * g + 2 * (tw - nn) * d * g)     // GRU input projections (distinct words) + recurrence
         fwd += 2 * nr * tw * d                                     // P = R W^T
         fwd += nn * (2 * rr * rr * d + 2 * rr * rr * tw)           // Gram matrices and G a (t2i)
         var bwd = 2 * nr * f * d                                   // dW of the image fc
-        bwd += dirs * (2 * tw * g * d + 2 * (tw - nn) * g * d + 2 * 2 * tw * g * e)  // dW_hh, dh, dW_ih, dx
+        bwd += dirs * (2 * (tw - nn) * g * d + 2 * (tw - nn) * g * d + 2 * 2 * uw * g * e)  // dW_hh, dh, dW_ih, dx
         let dense = Double(activePairs) >= 0.25 * nn * nn
         let meanWords = tw / nn
         let pairFlops = 2 * 2 * rr * meanWords * d + 2 * rr * meanWords * rr
