@@ -112,27 +112,28 @@ enum CrossAttentionLayer {
             // Raw norm along the queries, then the softmax over the contexts.
             PhaseProfiler.measure("attention fwd: raw norm + softmax") {
                 Parallel.forChunks(pairs) { range in
-                    var y = [T](repeating: 0, count: maxPair)
+                    // Y: lambda * norm(P) of a pair, queries x contexts (so that each softmax runs over
+                    // contiguous values); then one row of the raw norm.
+                    var y = [T](repeating: 0, count: 2 * maxPair)
                     y.withUnsafeMutableBufferPointer { yB in
-                        let Y = yB.baseAddress!
+                        let Y = yB.baseAddress!, row = Y + maxPair
                         for pair in range {
                             let v = PairView(i: pair / bc, j: pair % bc, direction: at.direction,
                                              regionOffsets: regionOffsets, wordOffsets: wordOffsets)
                             let nq = v.queries, ncx = v.contexts
                             for cx in 0..<ncx {
-                                RawNormLayer.forward(P + v.base + cx * v.cs, stride: v.qs, count: nq, norm: norm, y: Y + cx * nq)
+                                RawNormLayer.forward(P + v.base + cx * v.cs, stride: v.qs, count: nq, norm: norm, y: row)
+                                for q in 0..<nq { Y[q * ncx + cx] = lambda * row[q] }
                             }
                             for q in 0..<nq {
-                                var mx = lambda * Y[q]
-                                for cx in 1..<max(1, ncx) where lambda * Y[cx * nq + q] > mx { mx = lambda * Y[cx * nq + q] }
+                                let col = Y + q * ncx
+                                var mx = col[0]
+                                for cx in 1..<max(1, ncx) where col[cx] > mx { mx = col[cx] }
+                                FastMath.expInPlace(col, count: ncx, minus: mx)
                                 var total: T = 0
-                                for cx in 0..<ncx {
-                                    let e = T.exp(lambda * Y[cx * nq + q] - mx)
-                                    Y[cx * nq + q] = e
-                                    total += e
-                                }
+                                for cx in 0..<ncx { total += col[cx] }
                                 let inv = 1 / total
-                                for cx in 0..<ncx { A[v.base + cx * v.cs + q * v.qs] = Y[cx * nq + q] * inv }
+                                for cx in 0..<ncx { A[v.base + cx * v.cs + q * v.qs] = col[cx] * inv }
                             }
                         }
                     }

@@ -154,6 +154,11 @@ enum GRULayer {
                             let xi = gi + inputRow[row] * g, hh = ghP + i * g, hprevRow = hp + tm * h
                             let rr = rP + tm * h, zz = zP + tm * h, nn = nP + tm * h, hnn = hnP + tm * h
                             let o = out + row * h
+                            if T.self == Float.self {
+                                forwardGatesFloat(xi, hh, hprevRow, rr, zz, nn, hnn, o, h)
+                                if i < nextAlive { (hp + (nextBase + i) * h).update(from: o, count: h) }
+                                continue
+                            }
                             for k in 0..<h {
                                 let rv = Buffers.sigmoid(xi[k] + hh[k])
                                 let zv = Buffers.sigmoid(xi[h + k] + hh[h + k])
@@ -169,6 +174,48 @@ enum GRULayer {
             }
         }}}}}}}}
         return c
+    }
+
+    /// The forward gates of one caption's step in Float, eight lanes at a time (FastMath); the
+    /// generic loop above is the reference (it runs for Double).
+    static func forwardGatesFloat<T>(_ xiT: UnsafePointer<T>, _ hhT: UnsafePointer<T>, _ hpT: UnsafePointer<T>,
+                                     _ rT: UnsafeMutablePointer<T>, _ zT: UnsafeMutablePointer<T>, _ nT: UnsafeMutablePointer<T>,
+                                     _ hnT: UnsafeMutablePointer<T>, _ oT: UnsafeMutablePointer<T>, _ h: Int) {
+        typealias V = SIMD8<Float>
+        func f(_ p: UnsafePointer<T>) -> UnsafeRawPointer { UnsafeRawPointer(p) }
+        func m(_ p: UnsafeMutablePointer<T>) -> UnsafeMutableRawPointer { UnsafeMutableRawPointer(p) }
+        let xi = f(xiT), hh = f(hhT), hp = f(hpT), r = m(rT), z = m(zT), n = m(nT), hn = m(hnT), o = m(oT)
+        let sz = MemoryLayout<Float>.stride
+        var k = 0
+        while k + 8 <= h {
+            let rv = FastMath.sigmoid(xi.loadUnaligned(fromByteOffset: k * sz, as: V.self) + hh.loadUnaligned(fromByteOffset: k * sz, as: V.self))
+            let zv = FastMath.sigmoid(xi.loadUnaligned(fromByteOffset: (h + k) * sz, as: V.self)
+                                      + hh.loadUnaligned(fromByteOffset: (h + k) * sz, as: V.self))
+            let hnv = hh.loadUnaligned(fromByteOffset: (2 * h + k) * sz, as: V.self)
+            let nv = FastMath.tanh(xi.loadUnaligned(fromByteOffset: (2 * h + k) * sz, as: V.self) + rv * hnv)
+            let hpv = hp.loadUnaligned(fromByteOffset: k * sz, as: V.self)
+            r.storeBytes(of: rv, toByteOffset: k * sz, as: V.self)
+            z.storeBytes(of: zv, toByteOffset: k * sz, as: V.self)
+            n.storeBytes(of: nv, toByteOffset: k * sz, as: V.self)
+            hn.storeBytes(of: hnv, toByteOffset: k * sz, as: V.self)
+            o.storeBytes(of: (1 - zv) * nv + zv * hpv, toByteOffset: k * sz, as: V.self)
+            k += 8
+        }
+        // The tail (h not a multiple of 8) one lane at a time through the same functions.
+        while k < h {
+            func lane(_ p: UnsafeRawPointer, _ at: Int) -> V { V(repeating: p.load(fromByteOffset: at * sz, as: Float.self)) }
+            let rv = FastMath.sigmoid(lane(xi, k) + lane(hh, k))[0]
+            let zv = FastMath.sigmoid(lane(xi, h + k) + lane(hh, h + k))[0]
+            let hnv = hh.load(fromByteOffset: (2 * h + k) * sz, as: Float.self)
+            let nv = FastMath.tanh(lane(xi, 2 * h + k) + V(repeating: rv * hnv))[0]
+            let hpv = hp.load(fromByteOffset: k * sz, as: Float.self)
+            r.storeBytes(of: rv, toByteOffset: k * sz, as: Float.self)
+            z.storeBytes(of: zv, toByteOffset: k * sz, as: Float.self)
+            n.storeBytes(of: nv, toByteOffset: k * sz, as: Float.self)
+            hn.storeBytes(of: hnv, toByteOffset: k * sz, as: Float.self)
+            o.storeBytes(of: (1 - zv) * nv + zv * hpv, toByteOffset: k * sz, as: Float.self)
+            k += 1
+        }
     }
 
     /// Given dOut (T x H, packed): accumulates into the weight gradients and dx (U x E, per input row).
