@@ -8,8 +8,14 @@ enum FastMath {
     /// e^x; inputs are clamped to [-87.3, 88.7] (results in the normal range, no inf or 0).
     @inline(__always)
     static func exp(_ x: V) -> V {
-        let xc = x.clamped(lowerBound: V(repeating: -87.3), upperBound: V(repeating: 88.7))
-        let n = (xc * 1.442_695_04).rounded(.toNearestOrEven)
+        // (Comparisons and selects: the stdlib's pointwiseMin/Max are not inlined.)
+        var xc = x.replacing(with: -87.3, where: x .< -87.3)
+        xc.replace(with: 88.7, where: xc .> 88.7)
+        // n = round(x / ln2) by the 1.5 * 2^23 trick (SSE2 has no vector round, and Swift's
+        // rounding and float-to-int conversions would go lane by lane); its bits also give n.
+        let magic: Float = 12_582_912
+        let shifted = xc * 1.442_695_04 + magic
+        let n = shifted - magic
         // r = x - n ln2, with ln2 split in two for accuracy.
         var r = xc - n * 0.693_359_375
         r = r + n * 2.121_944_4e-4
@@ -20,9 +26,9 @@ enum FastMath {
         p = p * r + 1.666_666_55e-1
         p = p * r + 5.000_000_12e-1
         let y = p * (r * r) + r + 1
-        // 2^n from the exponent bits.
-        let bits = (SIMD8<Int32>(n) &+ 127) &<< 23
-        return y * unsafeBitCast(bits, to: V.self)
+        // 2^n from the exponent bits: n sits in the low mantissa bits of `shifted`.
+        let ni = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+        return y * unsafeBitCast((ni &+ 127) &<< 23, to: V.self)
     }
 
     /// 1 / (1 + e^-x)
