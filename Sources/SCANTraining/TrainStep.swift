@@ -49,7 +49,7 @@ public enum TrainStep {
         guard batch.images.shape[2] == config.imgDim else {
             throw ModelError.featureDimension(source: "batch", expected: config.imgDim, found: batch.images.shape[2])
         }
-        var out = try SCANBackprop.lossAndGradients(config: config, parameters: parameters, features: batch.images.data,
+        let out = try SCANBackprop.lossAndGradients(config: config, parameters: parameters, features: batch.images.data,
                                                     regionOffsets: batch.regionOffsets, captions: batch.captions)
         var clock = Stopwatch()
         let lr = learningRate ?? config.learningRate
