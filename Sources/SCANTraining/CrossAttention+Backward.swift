@@ -99,8 +99,10 @@ enum CrossAttentionLayer {
             let P = pB.baseAddress!, A = aB.baseAddress!, M = mB.baseAddress!, QN = qnB.baseAddress!
             let S = sB.baseAddress!, WN = wnB.baseAddress!, SC = scB.baseAddress!
             // P (NR x NW) = R (NR x D) W^T (D x NW): the one large product.
-            T.gemm(transA: false, transB: true, m: nr, n: nw, k: d, alpha: 1, a: regions, lda: d,
-                   b: words, ldb: d, beta: 0, c: P, ldc: nw)
+            PhaseProfiler.measure("attention fwd: P = R W^T (gemm)") {
+                T.gemm(transA: false, transB: true, m: nr, n: nw, k: d, alpha: 1, a: regions, lda: d,
+                       b: words, ldb: d, beta: 0, c: P, ldc: nw)
+            }
             let (queries, nq) = t2i ? (words, nw) : (regions, nr)
             for q in 0..<nq {
                 var ss: T = 0
@@ -108,81 +110,92 @@ enum CrossAttentionLayer {
                 QN[q] = ss.squareRoot()
             }
             // Raw norm along the queries, then the softmax over the contexts.
-            Parallel.forChunks(pairs) { range in
-                var y = [T](repeating: 0, count: maxPair)
-                y.withUnsafeMutableBufferPointer { yB in
-                    let Y = yB.baseAddress!
-                    for pair in range {
-                        let v = PairView(i: pair / bc, j: pair % bc, direction: at.direction,
-                                         regionOffsets: regionOffsets, wordOffsets: wordOffsets)
-                        let nq = v.queries, ncx = v.contexts
-                        for cx in 0..<ncx {
-                            RawNormLayer.forward(P + v.base + cx * v.cs, stride: v.qs, count: nq, norm: norm, y: Y + cx * nq)
-                        }
-                        for q in 0..<nq {
-                            var mx = lambda * Y[q]
-                            for cx in 1..<max(1, ncx) where lambda * Y[cx * nq + q] > mx { mx = lambda * Y[cx * nq + q] }
-                            var total: T = 0
+            PhaseProfiler.measure("attention fwd: raw norm + softmax") {
+                Parallel.forChunks(pairs) { range in
+                    // Y: lambda * norm(P) of a pair, queries x contexts (so that each softmax runs over
+                    // contiguous values); then one row of the raw norm.
+                    var y = [T](repeating: 0, count: 2 * maxPair)
+                    y.withUnsafeMutableBufferPointer { yB in
+                        let Y = yB.baseAddress!, row = Y + maxPair
+                        for pair in range {
+                            let v = PairView(i: pair / bc, j: pair % bc, direction: at.direction,
+                                             regionOffsets: regionOffsets, wordOffsets: wordOffsets)
+                            let nq = v.queries, ncx = v.contexts
                             for cx in 0..<ncx {
-                                let e = T.exp(lambda * Y[cx * nq + q] - mx)
-                                Y[cx * nq + q] = e
-                                total += e
+                                RawNormLayer.forward(P + v.base + cx * v.cs, stride: v.qs, count: nq, norm: norm, y: row)
+                                for q in 0..<nq { Y[q * ncx + cx] = lambda * row[q] }
                             }
-                            let inv = 1 / total
-                            for cx in 0..<ncx { A[v.base + cx * v.cs + q * v.qs] = Y[cx * nq + q] * inv }
+                            for q in 0..<nq {
+                                let col = Y + q * ncx
+                                var mx = col[0]
+                                for cx in 1..<max(1, ncx) where col[cx] > mx { mx = col[cx] }
+                                FastMath.expInPlace(col, count: ncx, minus: mx)
+                                var total: T = 0
+                                for cx in 0..<ncx { total += col[cx] }
+                                let inv = 1 / total
+                                for cx in 0..<ncx { A[v.base + cx * v.cs + q * v.qs] = col[cx] * inv }
+                            }
                         }
                     }
                 }
             }
             // M = G a per context item: t2i M_i (R_i x NW) = G_Ri A_i; i2t M[:, j] (NR x W_j) = A[:, j] G_Wj.
-            if t2i {
-                for i in 0..<bi {
-                    let r0 = regionOffsets[i], n = regionOffsets[i + 1] - r0
-                    var g = [T](repeating: 0, count: n * n)
-                    g.withUnsafeMutableBufferPointer { gB in
-                        T.gemm(transA: false, transB: true, m: n, n: n, k: d, alpha: 1, a: regions + r0 * d, lda: d,
-                               b: regions + r0 * d, ldb: d, beta: 0, c: gB.baseAddress!, ldc: n)
-                        T.gemm(transA: false, transB: false, m: n, n: nw, k: n, alpha: 1, a: gB.baseAddress!, lda: n,
-                               b: A + r0 * nw, ldb: nw, beta: 0, c: M + r0 * nw, ldc: nw)
+            PhaseProfiler.measure("attention fwd: Gram and G a (gemm)") {
+                if t2i {
+                    ConcurrentBLAS.forChunks(bi) { images in
+                    for i in images {
+                        let r0 = regionOffsets[i], n = regionOffsets[i + 1] - r0
+                        var g = [T](repeating: 0, count: n * n)
+                        g.withUnsafeMutableBufferPointer { gB in
+                            T.gemm(transA: false, transB: true, m: n, n: n, k: d, alpha: 1, a: regions + r0 * d, lda: d,
+                                   b: regions + r0 * d, ldb: d, beta: 0, c: gB.baseAddress!, ldc: n)
+                            T.gemm(transA: false, transB: false, m: n, n: nw, k: n, alpha: 1, a: gB.baseAddress!, lda: n,
+                                   b: A + r0 * nw, ldb: nw, beta: 0, c: M + r0 * nw, ldc: nw)
+                        }
                     }
-                }
-            } else {
-                for j in 0..<bc {
-                    let w0 = wordOffsets[j], n = wordOffsets[j + 1] - w0
-                    var g = [T](repeating: 0, count: n * n)
-                    g.withUnsafeMutableBufferPointer { gB in
-                        T.gemm(transA: false, transB: true, m: n, n: n, k: d, alpha: 1, a: words + w0 * d, lda: d,
-                               b: words + w0 * d, ldb: d, beta: 0, c: gB.baseAddress!, ldc: n)
-                        T.gemm(transA: false, transB: false, m: nr, n: n, k: n, alpha: 1, a: A + w0, lda: nw,
-                               b: gB.baseAddress!, ldb: n, beta: 0, c: M + w0, ldc: nw)
+                    }
+                } else {
+                    ConcurrentBLAS.forChunks(bc) { caps in
+                    for j in caps {
+                        let w0 = wordOffsets[j], n = wordOffsets[j + 1] - w0
+                        var g = [T](repeating: 0, count: n * n)
+                        g.withUnsafeMutableBufferPointer { gB in
+                            T.gemm(transA: false, transB: true, m: n, n: n, k: d, alpha: 1, a: words + w0 * d, lda: d,
+                                   b: words + w0 * d, ldb: d, beta: 0, c: gB.baseAddress!, ldc: n)
+                            T.gemm(transA: false, transB: false, m: nr, n: n, k: n, alpha: 1, a: A + w0, lda: nw,
+                                   b: gB.baseAddress!, ldb: n, beta: 0, c: M + w0, ldc: nw)
+                        }
+                    }
                     }
                 }
             }
             // Cosine per query, then the aggregation.
             let lse = T(at.lambdaLSE)
-            Parallel.forChunks(pairs) { range in
-                var s = [T](repeating: 0, count: maxPair)
-                s.withUnsafeMutableBufferPointer { sBuf in
-                    let sq = sBuf.baseAddress!
-                    for pair in range {
-                        let v = PairView(i: pair / bc, j: pair % bc, direction: at.direction,
-                                         regionOffsets: regionOffsets, wordOffsets: wordOffsets)
-                        for q in 0..<v.queries {
-                            var num: T = 0, wn2: T = 0
-                            var e = v.base + q * v.qs
-                            for _ in 0..<v.contexts {
-                                num += A[e] * P[e]
-                                wn2 += A[e] * M[e]
-                                e += v.cs
+            PhaseProfiler.measure("attention fwd: cosine + aggregation") {
+                Parallel.forChunks(pairs) { range in
+                    var s = [T](repeating: 0, count: maxPair)
+                    s.withUnsafeMutableBufferPointer { sBuf in
+                        let sq = sBuf.baseAddress!
+                        for pair in range {
+                            let v = PairView(i: pair / bc, j: pair % bc, direction: at.direction,
+                                             regionOffsets: regionOffsets, wordOffsets: wordOffsets)
+                            for q in 0..<v.queries {
+                                var num: T = 0, wn2: T = 0
+                                var e = v.base + q * v.qs
+                                for _ in 0..<v.contexts {
+                                    num += A[e] * P[e]
+                                    wn2 += A[e] * M[e]
+                                    e += v.cs
+                                }
+                                let wn = max(wn2, 0).squareRoot()
+                                let den = max(QN[v.normBase + q] * wn, T(cosineEps))
+                                let sv = num / den
+                                sq[q] = sv
+                                S[v.qBase + q * v.qStride] = sv
+                                WN[v.qBase + q * v.qStride] = wn
                             }
-                            let wn = max(wn2, 0).squareRoot()
-                            let den = max(QN[v.normBase + q] * wn, T(cosineEps))
-                            let sv = num / den
-                            sq[q] = sv
-                            S[v.qBase + q * v.qStride] = sv
-                            WN[v.qBase + q * v.qStride] = wn
+                            SC[pair] = CrossAttention.aggregate(UnsafePointer(sq), count: v.queries, agg: at.aggFunc, lambdaLSE: lse)
                         }
-                        SC[pair] = CrossAttention.aggregate(UnsafePointer(sq), count: v.queries, agg: at.aggFunc, lambdaLSE: lse)
                     }
                 }
             }
@@ -237,6 +250,11 @@ enum CrossAttentionLayer {
         let lse = T(at.lambdaLSE)
         let norm = at.rawFeatureNorm
         let active = (0..<(bi * bc)).filter { dScores[$0] != 0 }
+        var byImage = [[Int]](repeating: [], count: bi), byCaption = [[Int]](repeating: [], count: bc)
+        for pair in active {
+            byImage[pair / bc].append(pair % bc)
+            byCaption[pair % bc].append(pair / bc)
+        }
         let maxPair = maxPairSize(ro, wo)
         // dP and A * dwn2 (per query column), same layout as P.
         var dP = [T](repeating: 0, count: nr * nw)
@@ -256,118 +274,137 @@ enum CrossAttentionLayer {
             let P = pB.baseAddress!, A = aB.baseAddress!, M = mB.baseAddress!, QN = qnB.baseAddress!
             let S = sB.baseAddress!, WN = wnB.baseAddress!
             let DP = dpB.baseAddress!, AD = adB.baseAddress!, DQN = dqnB.baseAddress!
-            Parallel.forChunks(active.count) { range in
-                var scratch = [T](repeating: 0, count: 3 * maxPair + 2 * max(1, maxPair))
-                scratch.withUnsafeMutableBufferPointer { scB in
-                    let Y = scB.baseAddress!, DY = Y + maxPair, L = DY + maxPair
-                    let sq = L + maxPair, ds = sq + maxPair
-                    for idx in range {
-                        let pair = active[idx]
-                        let v = PairView(i: pair / bc, j: pair % bc, direction: at.direction, regionOffsets: ro, wordOffsets: wo)
-                        let nq = v.queries, ncx = v.contexts
-                        for q in 0..<nq { sq[q] = S[v.qBase + q * v.qStride] }
-                        aggregateBackward(UnsafePointer(sq), count: nq, agg: at.aggFunc, lambdaLSE: lse, g: dScores[pair], ds: ds)
-                        for q in 0..<nq {
-                            let qi = v.qBase + q * v.qStride
-                            let s = sq[q], wn = WN[qi], qn = QN[v.normBase + q]
-                            let prod = qn * wn
-                            let den = max(prod, T(cosineEps))
-                            let dnum = ds[q] / den
-                            // s = num / max(prod, eps): the clamp passes the gradient where prod >= eps.
-                            let dprod = prod >= T(cosineEps) ? -ds[q] * s / den : 0
-                            DQN[qi] = dprod * wn
-                            let dwn2 = wn > 0 ? dprod * qn / (2 * wn) : 0
-                            // dA = dnum P + 2 dwn2 M; then the softmax over the contexts.
-                            var sumADA: T = 0
-                            var e = v.base + q * v.qs
-                            for cx in 0..<ncx {
-                                let av = A[e]
-                                let da = dnum * P[e] + 2 * dwn2 * M[e]
-                                DY[cx * nq + q] = da
-                                sumADA += av * da
-                                DP[e] = dnum * av
-                                AD[e] = av * dwn2
-                                e += v.cs
+            PhaseProfiler.measure("attention bwd: per-pair gradients") {
+                Parallel.forChunks(active.count) { range in
+                    // Y, DY (contexts x queries); L, sq, ds (queries).
+                var scratch = [T](repeating: 0, count: 5 * maxPair)
+                    scratch.withUnsafeMutableBufferPointer { scB in
+                        let Y = scB.baseAddress!, DY = Y + maxPair, L = DY + maxPair
+                        let sq = L + maxPair, ds = sq + maxPair
+                        for idx in range {
+                            let pair = active[idx]
+                            let v = PairView(i: pair / bc, j: pair % bc, direction: at.direction, regionOffsets: ro, wordOffsets: wo)
+                            let nq = v.queries, ncx = v.contexts
+                            for q in 0..<nq { sq[q] = S[v.qBase + q * v.qStride] }
+                            aggregateBackward(UnsafePointer(sq), count: nq, agg: at.aggFunc, lambdaLSE: lse, g: dScores[pair], ds: ds)
+                            for q in 0..<nq {
+                                let qi = v.qBase + q * v.qStride
+                                let s = sq[q], wn = WN[qi], qn = QN[v.normBase + q]
+                                let prod = qn * wn
+                                let den = max(prod, T(cosineEps))
+                                let dnum = ds[q] / den
+                                // s = num / max(prod, eps): the clamp passes the gradient where prod >= eps.
+                                let dprod = prod >= T(cosineEps) ? -ds[q] * s / den : 0
+                                DQN[qi] = dprod * wn
+                                let dwn2 = wn > 0 ? dprod * qn / (2 * wn) : 0
+                                // dA = dnum P + 2 dwn2 M; then the softmax over the contexts.
+                                var sumADA: T = 0
+                                var e = v.base + q * v.qs
+                                for cx in 0..<ncx {
+                                    let av = A[e]
+                                    let da = dnum * P[e] + 2 * dwn2 * M[e]
+                                    DY[cx * nq + q] = da
+                                    sumADA += av * da
+                                    DP[e] = dnum * av
+                                    AD[e] = av * dwn2
+                                    e += v.cs
+                                }
+                                e = v.base + q * v.qs
+                                for cx in 0..<ncx {
+                                    DY[cx * nq + q] = lambda * A[e] * (DY[cx * nq + q] - sumADA)
+                                    e += v.cs
+                                }
                             }
-                            e = v.base + q * v.qs
+                            // Back through the raw norm, one context row at a time.
                             for cx in 0..<ncx {
-                                DY[cx * nq + q] = lambda * A[e] * (DY[cx * nq + q] - sumADA)
-                                e += v.cs
+                                let x = P + v.base + cx * v.cs
+                                RawNormLayer.forward(x, stride: v.qs, count: nq, norm: norm, y: Y)
+                                RawNormLayer.backward(x, stride: v.qs, count: nq, norm: norm, y: Y, dy: DY + cx * nq,
+                                                      work: L, dx: DP + v.base + cx * v.cs)
                             }
-                        }
-                        // Back through the raw norm, one context row at a time.
-                        for cx in 0..<ncx {
-                            let x = P + v.base + cx * v.cs
-                            RawNormLayer.forward(x, stride: v.qs, count: nq, norm: norm, y: Y)
-                            RawNormLayer.backward(x, stride: v.qs, count: nq, norm: norm, y: Y, dy: DY + cx * nq,
-                                                  work: L, dx: DP + v.base + cx * v.cs)
                         }
                     }
                 }
             }
 
             let dense = Double(active.count) >= denseThreshold * Double(bi * bc)
-            if dense {
-                // dR (NR x D) += dP (NR x NW) W (NW x D); dW (NW x D) += dP^T R.
-                T.gemm(transA: false, transB: false, m: nr, n: d, k: nw, alpha: 1, a: DP, lda: nw,
-                       b: words, ldb: d, beta: 1, c: dRegions, ldc: d)
-                T.gemm(transA: true, transB: false, m: nw, n: d, k: nr, alpha: 1, a: DP, lda: nw,
-                       b: regions, ldb: d, beta: 1, c: dWords, ldc: d)
-            } else {
-                for pair in active {
-                    let i = pair / bc, j = pair % bc
-                    let r0 = ro[i], rn = ro[i + 1] - r0, w0 = wo[j], wn = wo[j + 1] - w0
-                    let blk = DP + r0 * nw + w0
-                    T.gemm(transA: false, transB: false, m: rn, n: d, k: wn, alpha: 1, a: blk, lda: nw,
-                           b: words + w0 * d, ldb: d, beta: 1, c: dRegions + r0 * d, ldc: d)
-                    T.gemm(transA: true, transB: false, m: wn, n: d, k: rn, alpha: 1, a: blk, lda: nw,
-                           b: regions + r0 * d, ldb: d, beta: 1, c: dWords + w0 * d, ldc: d)
+            PhaseProfiler.measure("attention bwd: dP W, dP^T R (gemm)") {
+                if dense {
+                    // dR (NR x D) += dP (NR x NW) W (NW x D); dW (NW x D) += dP^T R.
+                    T.gemm(transA: false, transB: false, m: nr, n: d, k: nw, alpha: 1, a: DP, lda: nw,
+                           b: words, ldb: d, beta: 1, c: dRegions, ldc: d)
+                    T.gemm(transA: true, transB: false, m: nw, n: d, k: nr, alpha: 1, a: DP, lda: nw,
+                           b: regions, ldb: d, beta: 1, c: dWords, ldc: d)
+                } else {
+                    // Per pair, grouped by image for dR and by caption for dW (no two chunks write the same rows).
+                    ConcurrentBLAS.forChunks(bi) { images in
+                        for i in images {
+                            let r0 = ro[i], rn = ro[i + 1] - r0
+                            for j in byImage[i] {
+                                let w0 = wo[j], wn = wo[j + 1] - w0
+                                T.gemm(transA: false, transB: false, m: rn, n: d, k: wn, alpha: 1, a: DP + r0 * nw + w0, lda: nw,
+                                       b: words + w0 * d, ldb: d, beta: 1, c: dRegions + r0 * d, ldc: d)
+                            }
+                        }
+                    }
+                    ConcurrentBLAS.forChunks(bc) { caps in
+                        for j in caps {
+                            let w0 = wo[j], wn = wo[j + 1] - w0
+                            for i in byCaption[j] {
+                                let r0 = ro[i], rn = ro[i + 1] - r0
+                                T.gemm(transA: true, transB: false, m: wn, n: d, k: rn, alpha: 1, a: DP + r0 * nw + w0, lda: nw,
+                                       b: regions + r0 * d, ldb: d, beta: 1, c: dWords + w0 * d, ldc: d)
+                            }
+                        }
+                    }
                 }
             }
 
             // Gram terms: dG = sum_q dwn2_q a_q a_q^T per context item; dX += (dG + dG^T) X = 2 dG X.
-            if t2i {
-                var byImage = [[Int]](repeating: [], count: bi)
-                for pair in active { byImage[pair / bc].append(pair % bc) }
-                for i in 0..<bi where !byImage[i].isEmpty {
-                    let r0 = ro[i], n = ro[i + 1] - r0
-                    var g = [T](repeating: 0, count: n * n)
-                    g.withUnsafeMutableBufferPointer { gB in
-                        let G = gB.baseAddress!
-                        if dense {
-                            T.gemm(transA: false, transB: true, m: n, n: n, k: nw, alpha: 1, a: A + r0 * nw, lda: nw,
-                                   b: AD + r0 * nw, ldb: nw, beta: 0, c: G, ldc: n)
-                        } else {
-                            for j in byImage[i] {
-                                let w0 = wo[j], wn = wo[j + 1] - w0
-                                T.gemm(transA: false, transB: true, m: n, n: n, k: wn, alpha: 1, a: A + r0 * nw + w0, lda: nw,
-                                       b: AD + r0 * nw + w0, ldb: nw, beta: 1, c: G, ldc: n)
+            PhaseProfiler.measure("attention bwd: Gram terms (gemm)") {
+                if t2i {
+                    ConcurrentBLAS.forChunks(bi) { images in
+                    for i in images where !byImage[i].isEmpty {
+                        let r0 = ro[i], n = ro[i + 1] - r0
+                        var g = [T](repeating: 0, count: n * n)
+                        g.withUnsafeMutableBufferPointer { gB in
+                            let G = gB.baseAddress!
+                            if dense {
+                                T.gemm(transA: false, transB: true, m: n, n: n, k: nw, alpha: 1, a: A + r0 * nw, lda: nw,
+                                       b: AD + r0 * nw, ldb: nw, beta: 0, c: G, ldc: n)
+                            } else {
+                                for j in byImage[i] {
+                                    let w0 = wo[j], wn = wo[j + 1] - w0
+                                    T.gemm(transA: false, transB: true, m: n, n: n, k: wn, alpha: 1, a: A + r0 * nw + w0, lda: nw,
+                                           b: AD + r0 * nw + w0, ldb: nw, beta: 1, c: G, ldc: n)
+                                }
                             }
+                            T.gemm(transA: false, transB: false, m: n, n: d, k: n, alpha: 2, a: G, lda: n,
+                                   b: regions + r0 * d, ldb: d, beta: 1, c: dRegions + r0 * d, ldc: d)
                         }
-                        T.gemm(transA: false, transB: false, m: n, n: d, k: n, alpha: 2, a: G, lda: n,
-                               b: regions + r0 * d, ldb: d, beta: 1, c: dRegions + r0 * d, ldc: d)
                     }
-                }
-            } else {
-                var byCaption = [[Int]](repeating: [], count: bc)
-                for pair in active { byCaption[pair % bc].append(pair / bc) }
-                for j in 0..<bc where !byCaption[j].isEmpty {
-                    let w0 = wo[j], n = wo[j + 1] - w0
-                    var g = [T](repeating: 0, count: n * n)
-                    g.withUnsafeMutableBufferPointer { gB in
-                        let G = gB.baseAddress!
-                        if dense {
-                            T.gemm(transA: true, transB: false, m: n, n: n, k: nr, alpha: 1, a: A + w0, lda: nw,
-                                   b: AD + w0, ldb: nw, beta: 0, c: G, ldc: n)
-                        } else {
-                            for i in byCaption[j] {
-                                let r0 = ro[i], rn = ro[i + 1] - r0
-                                T.gemm(transA: true, transB: false, m: n, n: n, k: rn, alpha: 1, a: A + r0 * nw + w0, lda: nw,
-                                       b: AD + r0 * nw + w0, ldb: nw, beta: 1, c: G, ldc: n)
+                    }
+                } else {
+                    ConcurrentBLAS.forChunks(bc) { caps in
+                    for j in caps where !byCaption[j].isEmpty {
+                        let w0 = wo[j], n = wo[j + 1] - w0
+                        var g = [T](repeating: 0, count: n * n)
+                        g.withUnsafeMutableBufferPointer { gB in
+                            let G = gB.baseAddress!
+                            if dense {
+                                T.gemm(transA: true, transB: false, m: n, n: n, k: nr, alpha: 1, a: A + w0, lda: nw,
+                                       b: AD + w0, ldb: nw, beta: 0, c: G, ldc: n)
+                            } else {
+                                for i in byCaption[j] {
+                                    let r0 = ro[i], rn = ro[i + 1] - r0
+                                    T.gemm(transA: true, transB: false, m: n, n: n, k: rn, alpha: 1, a: A + r0 * nw + w0, lda: nw,
+                                           b: AD + r0 * nw + w0, ldb: nw, beta: 1, c: G, ldc: n)
+                                }
                             }
+                            T.gemm(transA: false, transB: false, m: n, n: d, k: n, alpha: 2, a: G, lda: n,
+                                   b: words + w0 * d, ldb: d, beta: 1, c: dWords + w0 * d, ldc: d)
                         }
-                        T.gemm(transA: false, transB: false, m: n, n: d, k: n, alpha: 2, a: G, lda: n,
-                               b: words + w0 * d, ldb: d, beta: 1, c: dWords + w0 * d, ldc: d)
+                    }
                     }
                 }
             }

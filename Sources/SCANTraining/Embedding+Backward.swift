@@ -1,31 +1,49 @@
 /// The word embedding lookup and its dense gradient (every row of the table, most of them zero).
 ///
-/// Shapes: table (V x E), x and dx (T x E) for the T tokens of the batch in caption order.
-enum EmbeddingLayer {
-    static func forward<T: TrainScalar>(table: UnsafePointer<T>, wordDim e: Int, captions: [[Int]]) -> [T] {
-        let tokens = captions.reduce(0) { $0 + $1.count }
-        var x = [T](repeating: 0, count: tokens * e)
-        x.withUnsafeMutableBufferPointer { xp in
-            var row = 0
-            for c in captions {
-                for id in c {
-                    (xp.baseAddress! + row * e).update(from: table + id * e, count: e)
-                    row += 1
+/// The batch's tokens are reduced to their distinct ids first: the lookup gives one row per
+/// distinct id, and every token refers to its id's row.
+/// Shapes: table (V x E); x and dx (U x E) for the U distinct ids; T tokens.
+struct TokenIndex {
+    /// The distinct ids in first-seen order (U).
+    let ids: [Int]
+    /// For every token of the batch, caption after caption: its row in `ids` (T).
+    let row: [Int]
+
+    init(captions: [[Int]]) {
+        var index: [Int: Int] = [:]
+        var ids: [Int] = []
+        var row: [Int] = []
+        row.reserveCapacity(captions.reduce(0) { $0 + $1.count })
+        for c in captions {
+            for id in c {
+                if let r = index[id] {
+                    row.append(r)
+                } else {
+                    index[id] = ids.count
+                    row.append(ids.count)
+                    ids.append(id)
                 }
             }
+        }
+        self.ids = ids
+        self.row = row
+    }
+}
+
+enum EmbeddingLayer {
+    static func forward<T: TrainScalar>(table: UnsafePointer<T>, wordDim e: Int, ids: [Int]) -> [T] {
+        var x = [T](repeating: 0, count: ids.count * e)
+        x.withUnsafeMutableBufferPointer { xp in
+            for (r, id) in ids.enumerated() { (xp.baseAddress! + r * e).update(from: table + id * e, count: e) }
         }
         return x
     }
 
-    /// dTable[id] += dx[row] for every token (rows of repeated ids accumulate).
-    static func backward<T: TrainScalar>(dx: UnsafePointer<T>, wordDim e: Int, captions: [[Int]], dTable: UnsafeMutablePointer<T>) {
-        var row = 0
-        for c in captions {
-            for id in c {
-                let d = dTable + id * e, s = dx + row * e
-                for k in 0..<e { d[k] += s[k] }
-                row += 1
-            }
+    /// dTable[ids[r]] += dx[r] (the ids are distinct).
+    static func backward<T: TrainScalar>(dx: UnsafePointer<T>, wordDim e: Int, ids: [Int], dTable: UnsafeMutablePointer<T>) {
+        for (r, id) in ids.enumerated() {
+            let d = dTable + id * e, s = dx + r * e
+            for k in 0..<e { d[k] += s[k] }
         }
     }
 }

@@ -24,8 +24,10 @@ enum ImageEncoderLayer {
         c.pre.withUnsafeMutableBufferPointer { pre in
             for r in 0..<rows { (pre.baseAddress! + r * embed).update(from: bias, count: embed) }
             // pre (N x D) += features (N x F) W^T (F x D)
-            T.gemm(transA: false, transB: true, m: rows, n: embed, k: imgDim, alpha: 1,
-                   a: features, lda: imgDim, b: weight, ldb: imgDim, beta: 1, c: pre.baseAddress!, ldc: embed)
+            PhaseProfiler.measure("image fwd: fc (gemm)") {
+                T.gemm(transA: false, transB: true, m: rows, n: embed, k: imgDim, alpha: 1,
+                       a: features, lda: imgDim, b: weight, ldb: imgDim, beta: 1, c: pre.baseAddress!, ldc: embed)
+            }
         }
         if normalize {
             c.out = [T](repeating: 0, count: rows * embed)
@@ -51,8 +53,10 @@ enum ImageEncoderLayer {
         let rows = c.rows
         var dPreStore: [T] = []
         let body = { (dPre: UnsafePointer<T>) in
-            T.gemm(transA: true, transB: false, m: embed, n: imgDim, k: rows, alpha: 1,
-                   a: dPre, lda: embed, b: features, ldb: imgDim, beta: 1, c: dWeight, ldc: imgDim)
+            PhaseProfiler.measure("image bwd: dW (gemm)") {
+                T.gemm(transA: true, transB: false, m: embed, n: imgDim, k: rows, alpha: 1,
+                       a: dPre, lda: embed, b: features, ldb: imgDim, beta: 1, c: dWeight, ldc: imgDim)
+            }
             Buffers.addColumnSums(dPre, rows: rows, dim: embed, ld: embed, into: dBias)
         }
         if c.normalize {

@@ -29,6 +29,9 @@ public struct LossAndGradients<T: TrainScalar> {
     public var captionEmbeddings: [T]
     /// dL/dparameter for every parameter (before clipping).
     public var gradients: ParameterSet<T>
+    /// Image-caption pairs with a non-zero dL/dscore (the violating pairs and their diagonals):
+    /// the attention backward works on these only.
+    public var activePairs: Int
     public var timings: StepTimings
 }
 
@@ -48,12 +51,13 @@ public enum SCANBackprop {
         let rows = regionOffsets.last!
         let n = captions.count
         let attention = CrossAttention(config: config)
-        var gradients = ParameterSet<T>(zeros: parameters.layout)
+        var gradients = PhaseProfiler.measure("gradient buffer (zeros)") { ParameterSet<T>(zeros: parameters.layout) }
         var timings = StepTimings()
         var loss = 0.0
         var scores: [T] = []
         var imgOut: [T] = []
         var capOut: [T] = []
+        var activePairs = 0
         var clock = Stopwatch()
 
         parameters.data.withUnsafeBufferPointer { pb in
@@ -75,7 +79,7 @@ public enum SCANBackprop {
                 if let effective { return effective.weight.withUnsafeBufferPointer { run($0.baseAddress!) } }
                 return run(p("img_enc.fc.weight"))
             }()
-            let txt = TextEncoderLayer.forward(captions: captions, config: config, parameters: p)
+            let txt = PhaseProfiler.measure("text fwd (total)") { TextEncoderLayer.forward(captions: captions, config: config, parameters: p) }
             let att = img.out.withUnsafeBufferPointer { r in
                 txt.out.withUnsafeBufferPointer { w in
                     CrossAttentionLayer.forward(regions: r.baseAddress!, regionOffsets: regionOffsets,
@@ -83,9 +87,10 @@ public enum SCANBackprop {
                                                 dim: d, attention: attention)
                 }
             }
-            let (l, dScores) = ContrastiveLoss.forwardBackward(scores: att.scores, count: n, margin: config.margin,
-                                                               maxViolation: config.maxViolation)
+            let (l, dScores) = PhaseProfiler.measure("loss") { ContrastiveLoss.forwardBackward(scores: att.scores, count: n, margin: config.margin,
+                                                               maxViolation: config.maxViolation) }
             loss = l
+            activePairs = dScores.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
             scores = att.scores
             imgOut = img.out
             capOut = txt.out
@@ -105,7 +110,9 @@ public enum SCANBackprop {
                     }
                 }
             }
-            TextEncoderLayer.backward(txt, config: config, dOut: dWords, parameters: p, gradients: g)
+            PhaseProfiler.measure("text bwd (total)") {
+                TextEncoderLayer.backward(txt, config: config, dOut: dWords, parameters: p, gradients: g)
+            }
             dRegions.withUnsafeBufferPointer { dr in
                 if let effective {
                     var dW = [T](repeating: 0, count: d * f)
@@ -123,7 +130,7 @@ public enum SCANBackprop {
             timings.backward = clock.lap()
         }}}
         return LossAndGradients(loss: loss, scores: scores, imageEmbeddings: imgOut, captionEmbeddings: capOut,
-                                gradients: gradients, timings: timings)
+                                gradients: gradients, activePairs: activePairs, timings: timings)
     }
 
     static func validate<T>(config: ModelConfig, layout: ParameterLayout, features: [T], regionOffsets: [Int],

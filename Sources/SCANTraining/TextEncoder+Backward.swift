@@ -6,8 +6,8 @@ import SCANModel
 /// Shapes: T tokens of the batch (packed, caption after caption), E word_dim, H = D embed, V vocab.
 struct TextEncoderCache<T: TrainScalar> {
     var schedule: PackedSchedule
-    var captions: [[Int]]
-    /// (T x E) embedded tokens.
+    var tokens: TokenIndex
+    /// (U x E) embeddings of the distinct ids.
     var x: [T] = []
     var forward = GRUCache<T>()
     var backward: GRUCache<T>?
@@ -40,15 +40,30 @@ enum TextEncoderLayer {
 
     static func forward<T: TrainScalar>(captions: [[Int]], config: ModelConfig, parameters p: ParameterPointers<T>) -> TextEncoderCache<T> {
         let e = config.wordDim, h = config.embedSize
-        var c = TextEncoderCache<T>(schedule: PackedSchedule(lengths: captions.map(\.count)), captions: captions)
+        var c = TextEncoderCache<T>(schedule: PackedSchedule(lengths: captions.map(\.count)), tokens: TokenIndex(captions: captions))
         c.normalize = !config.noTxtnorm
-        c.x = EmbeddingLayer.forward(table: p(embedName), wordDim: e, captions: captions)
+        c.x = EmbeddingLayer.forward(table: p(embedName), wordDim: e, ids: c.tokens.ids)
+        let schedule = c.schedule
+        let u = c.tokens.ids.count, inputRow = c.tokens.row
         c.x.withUnsafeBufferPointer { xb in
-            c.forward = GRULayer.forward(x: xb.baseAddress!, inputSize: e, hidden: h, schedule: c.schedule,
-                                         reverse: false, weights: GRUNames(suffix: "").weights(p))
+            let x = xb.baseAddress!
             if config.biGRU {
-                c.backward = GRULayer.forward(x: xb.baseAddress!, inputSize: e, hidden: h, schedule: c.schedule,
-                                              reverse: true, weights: GRUNames(suffix: "_reverse").weights(p))
+                // The two directions are independent: one per core.
+                var fw = GRUCache<T>(), bw = GRUCache<T>()
+                PhaseProfiler.measure("gru fwd: both directions side by side") {
+                    ConcurrentBLAS.pair({
+                        fw = GRULayer.forward(x: x, inputRows: u, inputRow: inputRow, inputSize: e, hidden: h, schedule: schedule, reverse: false,
+                                              weights: GRUNames(suffix: "").weights(p), parallel: false)
+                    }, {
+                        bw = GRULayer.forward(x: x, inputRows: u, inputRow: inputRow, inputSize: e, hidden: h, schedule: schedule, reverse: true,
+                                              weights: GRUNames(suffix: "_reverse").weights(p), parallel: false)
+                    })
+                }
+                c.forward = fw
+                c.backward = bw
+            } else {
+                c.forward = GRULayer.forward(x: x, inputRows: u, inputRow: inputRow, inputSize: e, hidden: h, schedule: schedule,
+                                             reverse: false, weights: GRUNames(suffix: "").weights(p))
             }
         }
         if let b = c.backward {
@@ -97,23 +112,40 @@ enum TextEncoderLayer {
         }
         // The mean of the two directions hands each half the gradient.
         if c.backward != nil { for i in 0..<dPre.count { dPre[i] *= T(0.5) } }
-        var dx = [T](repeating: 0, count: tokens * e)
+        let u = c.tokens.ids.count
+        var dx = [T](repeating: 0, count: u * e)
+        let schedule = c.schedule
         c.x.withUnsafeBufferPointer { xb in
             dPre.withUnsafeBufferPointer { dp in
                 dx.withUnsafeMutableBufferPointer { dxb in
+                    let x = xb.baseAddress!, dOut = dp.baseAddress!
                     let fw = GRUNames(suffix: "")
-                    GRULayer.backward(c.forward, x: xb.baseAddress!, inputSize: e, schedule: c.schedule,
-                                      weights: fw.weights(p), dOut: dp.baseAddress!, grads: fw.gradients(d), dx: dxb.baseAddress!)
                     if let b = c.backward {
+                        // One direction per core; the reverse direction's dx goes to its own buffer.
                         let bw = GRUNames(suffix: "_reverse")
-                        GRULayer.backward(b, x: xb.baseAddress!, inputSize: e, schedule: c.schedule,
-                                          weights: bw.weights(p), dOut: dp.baseAddress!, grads: bw.gradients(d), dx: dxb.baseAddress!)
+                        var dxReverse = [T](repeating: 0, count: u * e)
+                        dxReverse.withUnsafeMutableBufferPointer { dxr in
+                            let dxR = dxr.baseAddress!
+                            PhaseProfiler.measure("gru bwd: both directions side by side") {
+                                ConcurrentBLAS.pair({
+                                    GRULayer.backward(c.forward, x: x, inputSize: e, schedule: schedule, weights: fw.weights(p),
+                                                      dOut: dOut, grads: fw.gradients(d), dx: dxb.baseAddress!, parallel: false)
+                                }, {
+                                    GRULayer.backward(b, x: x, inputSize: e, schedule: schedule, weights: bw.weights(p),
+                                                      dOut: dOut, grads: bw.gradients(d), dx: dxR, parallel: false)
+                                })
+                            }
+                            for k in 0..<(u * e) { dxb[k] += dxR[k] }
+                        }
+                    } else {
+                        GRULayer.backward(c.forward, x: x, inputSize: e, schedule: schedule, weights: fw.weights(p),
+                                          dOut: dOut, grads: fw.gradients(d), dx: dxb.baseAddress!)
                     }
                 }
             }
         }
         dx.withUnsafeBufferPointer { dxb in
-            EmbeddingLayer.backward(dx: dxb.baseAddress!, wordDim: e, captions: c.captions, dTable: d(embedName))
+            EmbeddingLayer.backward(dx: dxb.baseAddress!, wordDim: e, ids: c.tokens.ids, dTable: d(embedName))
         }
     }
 }

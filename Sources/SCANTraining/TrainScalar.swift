@@ -50,12 +50,6 @@ enum Buffers {
     @inline(__always)
     static func sigmoid<T: TrainScalar>(_ x: T) -> T { 1 / (1 + T.exp(-x)) }
 
-    /// A zero-filled array of `count` elements.
-    @inline(__always)
-    static func zeros<T: TrainScalar>(_ count: Int, _: T.Type = T.self) -> [T] {
-        [T](repeating: 0, count: count)
-    }
-
     /// Adds the sum of the `rows` rows of `x` (rows x dim, row stride `ld`) into `out` (dim).
     static func addColumnSums<T: TrainScalar>(_ x: UnsafePointer<T>, rows: Int, dim: Int, ld: Int, into out: UnsafeMutablePointer<T>) {
         for r in 0..<rows {

@@ -29,6 +29,8 @@ public struct TrainStepResult: Sendable {
     public var clipCoefficient: Double
     /// The learning rate used.
     public var learningRate: Double
+    /// Pairs with a non-zero score gradient (see `LossAndGradients.activePairs`).
+    public var activePairs: Int
     public var timings: StepTimings
 }
 
@@ -39,6 +41,7 @@ public enum TrainStep {
     /// (the trainer passes the scheduled one, see `LearningRateSchedule`).
     public static func run(parameters: inout ParameterSet<Float>, batch: TrainingBatch, config: ModelConfig,
                            optimizer: inout Adam, learningRate: Double? = nil) throws -> TrainStepResult {
+        _ = AllocatorTuning.applied
         guard batch.images.rank == 3, batch.images.shape[0] == batch.captions.count else {
             throw ModelError.invalidOption(file: "<batch>", field: "images",
                                            reason: "expected (n x regions x img_dim) features for \(batch.captions.count) captions, found shape \(batch.images.shape)")
@@ -46,19 +49,20 @@ public enum TrainStep {
         guard batch.images.shape[2] == config.imgDim else {
             throw ModelError.featureDimension(source: "batch", expected: config.imgDim, found: batch.images.shape[2])
         }
-        var out = try SCANBackprop.lossAndGradients(config: config, parameters: parameters, features: batch.images.data,
+        let out = try SCANBackprop.lossAndGradients(config: config, parameters: parameters, features: batch.images.data,
                                                     regionOffsets: batch.regionOffsets, captions: batch.captions)
         var clock = Stopwatch()
         let lr = learningRate ?? config.learningRate
-        var clipped = (norm: out.gradients.l2Norm, coefficient: 1.0)
-        if config.gradClip > 0 {
-            clipped = GradientClipping.clip(&out.gradients, maxNorm: config.gradClip)
+        // clip_grad_norm then Adam; the clipping factor is applied inside Adam's pass.
+        let norm = PhaseProfiler.measure("optimiser: gradient norm") { out.gradients.l2Norm }
+        let coef = config.gradClip > 0 ? GradientClipping.coefficient(norm: norm, maxNorm: config.gradClip) : 1
+        PhaseProfiler.measure("optimiser: Adam (with clipping)") {
+            optimizer.update(parameters: &parameters, gradients: out.gradients, learningRate: lr, gradientScale: Float(coef))
         }
-        optimizer.update(parameters: &parameters, gradients: out.gradients, learningRate: lr)
         var timings = out.timings
         timings.optimizer = clock.lap()
-        return TrainStepResult(loss: out.loss, gradientNorm: clipped.norm, clipCoefficient: clipped.coefficient,
-                               learningRate: lr, timings: timings)
+        return TrainStepResult(loss: out.loss, gradientNorm: norm, clipCoefficient: coef,
+                               learningRate: lr, activePairs: out.activePairs, timings: timings)
     }
 
     /// The same step on named tensors (the original state-dict names); converts in and out, so

@@ -78,13 +78,16 @@ final class LayerGradientTests: XCTestCase {
         }
     }
 
-    /// GRU through time, both directions, lengths 5, 2, 1 and 3 (unsorted, with a tie broken by order).
+    /// GRU through time, both directions, lengths 5, 2, 1 and 3 (unsorted, with a tie broken by order);
+    /// the 14 tokens read 6 distinct input rows (repeated words), so dx accumulates per row.
     func testGRUBothDirections() {
         let e = 3, h = 4, g = 3 * h
         let lengths = [2, 5, 1, 3, 3]
         let sched = PackedSchedule(lengths: lengths)
         let tokens = sched.tokens
-        let x0 = FiniteDifference.values(tokens * e, seed: 10)
+        let u = 6
+        let inputRow = (0..<tokens).map { ($0 * 5 + 1) % u }
+        let x0 = FiniteDifference.values(u * e, seed: 10)
         let wOut = FiniteDifference.values(tokens * h, seed: 11)
         let nW = g * e + g * h + 2 * g
         let p0 = FiniteDifference.values(nW, seed: 12, -0.8, 0.8)
@@ -97,14 +100,14 @@ final class LayerGradientTests: XCTestCase {
                 let (wih, whh, bih, bhh) = split(p)
                 return wih.withUnsafeBufferPointer { a in whh.withUnsafeBufferPointer { b in
                     bih.withUnsafeBufferPointer { c in bhh.withUnsafeBufferPointer { d in
-                        GRULayer.forward(x: x, inputSize: e, hidden: h, schedule: sched, reverse: reverse,
+                        GRULayer.forward(x: x, inputRows: u, inputRow: inputRow, inputSize: e, hidden: h, schedule: sched, reverse: reverse,
                                          weights: GRUWeights(wih: a.baseAddress!, whh: b.baseAddress!, bih: c.baseAddress!, bhh: d.baseAddress!))
                     }}
                 }}
             }
             let cache = run(p0, x0)
             var dp = [Double](repeating: 0, count: nW)
-            var dx = [Double](repeating: 0, count: tokens * e)
+            var dx = [Double](repeating: 0, count: u * e)
             let (wih, whh, bih, bhh) = split(p0)
             wih.withUnsafeBufferPointer { a in whh.withUnsafeBufferPointer { b in
             bih.withUnsafeBufferPointer { c in bhh.withUnsafeBufferPointer { d in

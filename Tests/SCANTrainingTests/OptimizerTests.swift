@@ -32,6 +32,30 @@ final class OptimizerTests: XCTestCase {
         XCTAssertNotEqual(Double(p.data[1]), p1[1])
     }
 
+    /// The eight-lane loop and the scalar tail give what the formula gives in Float, element by
+    /// element, including the folded clipping factor.
+    func testAdamVectorLanesMatchScalarFormula() {
+        let n = 21
+        let l = ParameterLayout(names: ["w"], shapes: [[n]])
+        var p = ParameterSet<Float>(layout: l, data: FiniteDifference.values(n, seed: 30).map(Float.init))
+        var adam = Adam(layout: l)
+        var ref = p.data.map(Double.init)
+        var m = [Double](repeating: 0, count: n), v = m
+        for step in 1...3 {
+            let g = FiniteDifference.values(n, seed: 30 + UInt64(step)).map { Float($0 * 0.01) }
+            let scale: Float = step == 2 ? 0.5 : 1
+            adam.update(parameters: &p, gradients: ParameterSet(layout: l, data: g), learningRate: 1e-3, gradientScale: scale)
+            for k in 0..<n {
+                let gk = Double(g[k] * scale)
+                m[k] = 0.9 * m[k] + 0.1 * gk
+                v[k] = 0.999 * v[k] + 0.001 * gk * gk
+                let t = Double(step)
+                ref[k] -= 1e-3 / (1 - pow(0.9, t)) * m[k] / (v[k].squareRoot() / (1 - pow(0.999, t)).squareRoot() + 1e-8)
+            }
+        }
+        for k in 0..<n { XCTAssertEqual(Double(p.data[k]), ref[k], accuracy: 1e-6, "element \(k)") }
+    }
+
     func testClippingByHand() {
         let l = ParameterLayout(names: ["a", "b"], shapes: [[1], [1]])
         var g = ParameterSet<Float>(layout: l, data: [3, 4])
@@ -124,5 +148,31 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(Double(w["img_enc.fc.weight_g"][0]), norm, accuracy: 1e-5 * norm, "g = ||V||_F at init")
         XCTAssertLessThanOrEqual(v.map { abs($0) }.max()!, 1 / Float(20).squareRoot())
         XCTAssertGreaterThan(w["img_enc.fc.bias"].map { abs($0) }.max()!, 0, "nn.Linear's default bias init")
+    }
+}
+
+/// The multi-threaded parts (GRU directions side by side, per-image products on both cores)
+/// must not race: the same step twice gives bit-identical gradients.
+final class DeterminismTests: XCTestCase {
+    func testRepeatedPassesAreBitIdentical() throws {
+        var config = ModelConfig()
+        config.vocabSize = 60; config.wordDim = 16; config.embedSize = 48; config.imgDim = 40; config.biGRU = true
+        config.maxViolation = true
+        let p = ParameterInitializer.initialize(config: config, seed: 11)
+        var rng = Xoshiro256StarStar(seed: 12)
+        let n = 12, r = 5
+        let feats = (0..<(n * r * config.imgDim)).map { _ in max(0, rng.uniform(-0.5, 1)) }
+        let captions = (0..<n).map { i in [1] + (0..<(3 + (i * 7) % 9)).map { _ in 3 + Int(rng.next() % 57) } + [2] }
+            .sorted { $0.count > $1.count }
+        let offsets = (0...n).map { $0 * r }
+        for threshold in [0.0, 2.0] {
+            let a = try SCANBackprop.lossAndGradients(config: config, parameters: p, features: feats, regionOffsets: offsets,
+                                                      captions: captions, denseThreshold: threshold)
+            let b = try SCANBackprop.lossAndGradients(config: config, parameters: p, features: feats, regionOffsets: offsets,
+                                                      captions: captions, denseThreshold: threshold)
+            XCTAssertEqual(a.loss, b.loss)
+            XCTAssertEqual(a.gradients.data, b.gradients.data, "threshold \(threshold)")
+            XCTAssertGreaterThan(a.gradients.l2Norm, 0)
+        }
     }
 }
