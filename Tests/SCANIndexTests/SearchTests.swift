@@ -36,7 +36,8 @@ final class SearchTests: XCTestCase {
         }
         print("re-ranked vs exact-mode scores of the same images: max |difference| \(maxDiffSingle) (same query alone), " +
               "\(maxDiff) (scored in a batch of \(qs.count) queries) over \(compared) hits")
-        XCTAssertEqual(maxDiffSingle, 0, "BLAS kernel \(BLAS.coreName)")
+        // Equal up to rounding: BLAS may split a product differently for 100 candidates than for all images.
+        XCTAssertLessThanOrEqual(maxDiffSingle, 1e-6, "BLAS kernel \(BLAS.coreName)")
         XCTAssertLessThanOrEqual(maxDiff, 1e-6)
     }
 
