@@ -14,9 +14,9 @@ set -e
 # One plain closing line: the XCTest totals of the whole run.
 summary=$(grep -E "Executed [0-9]+ tests?, with" "$log" | tail -n 1)
 if [ -n "$summary" ]; then
-  total=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")
-  failed=$(sed -E 's/.*with ([0-9]+) failures?.*/\1/' <<<"$summary")
-  skipped=$(grep -oE "with ([0-9]+) tests? skipped" <<<"$summary" | grep -oE "[0-9]+" || echo 0)
+  total=$(grep -oE "Executed [0-9]+" <<<"$summary" | grep -oE "[0-9]+" || echo 0)
+  failed=$(grep -oE "[0-9]+ failures?" <<<"$summary" | grep -oE "[0-9]+" || echo 0)
+  skipped=$(grep -oE "[0-9]+ tests? skipped" <<<"$summary" | grep -oE "[0-9]+" || echo 0)
   echo "$((total - failed - skipped)) passed, $failed failed, $skipped skipped"
 fi
 exit "$status"
