@@ -75,33 +75,23 @@ public struct SimilarityScorer: Sendable {
         cap.withUnsafeBufferPointer { cp in
         out.withUnsafeMutableBufferPointer { op in
             let outBase = op.baseAddress!
-            switch attention.direction {
-            case .t2i:
-                let (gram, gOff) = Self.grams(ip.baseAddress!, images)
-                let wordNorms = Self.rowNorms(cp.baseAddress!, rows: captions.totalRows, dim: captions.dim)
-                gram.withUnsafeBufferPointer { gp in
-                    for ib in imageBlocks {
-                        for cb in captionBlocks {
-                            t2iBlock(images: images, captions: captions, ib: ib, cb: cb,
-                                     img: ip.baseAddress!, cap: cp.baseAddress!, gram: gp.baseAddress!, gramOffsets: gOff,
-                                     wordNorms: wordNorms, out: outBase, nCap: nCap, blasThreads: blasThreads)
-                            done += ib.count * cb.count
-                            progress?(done, total)
-                        }
-                    }
-                }
-            case .i2t:
-                let (gram, gOff) = Self.grams(cp.baseAddress!, captions)
-                let regionNorms = Self.rowNorms(ip.baseAddress!, rows: images.totalRows, dim: images.dim)
-                gram.withUnsafeBufferPointer { gp in
-                    for ib in imageBlocks {
-                        for cb in captionBlocks {
-                            i2tBlock(images: images, captions: captions, ib: ib, cb: cb,
-                                     img: ip.baseAddress!, cap: cp.baseAddress!, gram: gp.baseAddress!, gramOffsets: gOff,
-                                     regionNorms: regionNorms, out: outBase, nCap: nCap, blasThreads: blasThreads)
-                            done += ib.count * cb.count
-                            progress?(done, total)
-                        }
+            // The context side supplies the rows of each product block and its Gram matrices; the
+            // query side supplies the columns and their norms. t2i: images are contexts, words
+            // queries; i2t: the reverse. The score of image i and caption c lands at i * nCap + c.
+            let t2i = attention.direction == .t2i
+            let (contexts, contextData, contextBlocks) = t2i ? (images, ip.baseAddress!, imageBlocks) : (captions, cp.baseAddress!, captionBlocks)
+            let (queries, queryData, queryBlocks) = t2i ? (captions, cp.baseAddress!, captionBlocks) : (images, ip.baseAddress!, imageBlocks)
+            let (gram, gramOffsets) = Self.grams(contextData, contexts)
+            let queryNorms = Self.rowNorms(queryData, rows: queries.totalRows, dim: queries.dim)
+            let outputIndex: (Int, Int) -> Int = t2i ? { c, q in c * nCap + q } : { c, q in q * nCap + c }
+            gram.withUnsafeBufferPointer { gp in
+                for cb in contextBlocks {
+                    for qb in queryBlocks {
+                        attendBlock(contexts: contexts, contextRange: cb, contextData: contextData, gram: gp.baseAddress!,
+                                    gramOffsets: gramOffsets, queries: queries, queryRange: qb, queryData: queryData,
+                                    queryNorms: queryNorms, out: outBase, outputIndex: outputIndex, blasThreads: blasThreads)
+                        done += cb.count * qb.count
+                        progress?(done, total)
                     }
                 }
             }
@@ -122,123 +112,65 @@ public struct SimilarityScorer: Sendable {
         return out
     }
 
-    /// Words attend over regions: for each image of the block, all captions of the block at once.
-    func t2iBlock<T: ScoringScalar>(images: EmbeddingSet, captions: EmbeddingSet, ib: Range<Int>, cb: Range<Int>,
-                                    img: UnsafePointer<T>, cap: UnsafePointer<T>, gram: UnsafePointer<T>, gramOffsets: [Int],
-                                    wordNorms: [T], out: UnsafeMutablePointer<T>, nCap: Int, blasThreads: Int) {
-        let d = images.dim
-        let r0 = images.offsets[ib.lowerBound], nR = images.offsets[ib.upperBound] - r0
-        let w0 = captions.offsets[cb.lowerBound], nW = captions.offsets[cb.upperBound] - w0
-        var p = [T](repeating: 0, count: nR * nW)
+    /// One block of context items x query items. For each context item (an image in t2i, a caption
+    /// in i2t) all query items of the block at once: the rows of P for that item (contexts x all
+    /// query elements of the block), the raw norm along each query item's elements, the softmax of
+    /// every query element over the contexts, then cosine numerator sum a * P and the squared norm
+    /// of the weighted context a^T G a, and the aggregation over each query item's elements.
+    func attendBlock<T: ScoringScalar>(contexts: EmbeddingSet, contextRange: Range<Int>, contextData: UnsafePointer<T>,
+                                       gram: UnsafePointer<T>, gramOffsets: [Int],
+                                       queries: EmbeddingSet, queryRange: Range<Int>, queryData: UnsafePointer<T>, queryNorms: [T],
+                                       out: UnsafeMutablePointer<T>, outputIndex: (Int, Int) -> Int, blasThreads: Int) {
+        let d = contexts.dim
+        let c0 = contexts.offsets[contextRange.lowerBound], nC = contexts.offsets[contextRange.upperBound] - c0
+        let q0 = queries.offsets[queryRange.lowerBound], nQ = queries.offsets[queryRange.upperBound] - q0
+        var p = [T](repeating: 0, count: nC * nQ)
         p.withUnsafeMutableBufferPointer { pp in
-            // P = R_block W_block^T: the one large product.
-            T.gemm(transA: false, transB: true, m: nR, n: nW, k: d, a: img + r0 * d, lda: d, b: cap + w0 * d, ldb: d, c: pp.baseAddress!, ldc: nW)
+            // The one large product: every context row of the block against every query row.
+            T.gemm(transA: false, transB: true, m: nC, n: nQ, k: d, a: contextData + c0 * d, lda: d,
+                   b: queryData + q0 * d, ldb: d, c: pp.baseAddress!, ldc: nQ)
         }
-        let maxRegions = ib.map { images.length($0) }.max() ?? 0
+        let maxRows = contextRange.map { contexts.length($0) }.max() ?? 0
         let norm = attention.rawFeatureNorm.kernelCode
         let lambda = T(attention.lambdaSoftmax)
         let lambdaLSE = T(attention.lambdaLSE)
         let agg = attention.aggFunc
+        // The per-item work below runs on all cores; each of its small products on one thread.
         BLAS.setThreadCount(1)
         defer { BLAS.setThreadCount(blasThreads) }
         p.withUnsafeBufferPointer { pp in
-        wordNorms.withUnsafeBufferPointer { wn in
-            Parallel.forChunks(ib.count) { chunk in
-                var a = [T](repeating: 0, count: maxRegions * nW)
-                var m = [T](repeating: 0, count: maxRegions * nW)
-                var num = [T](repeating: 0, count: nW)
-                var q = [T](repeating: 0, count: nW)
+        queryNorms.withUnsafeBufferPointer { qn in
+            Parallel.forChunks(contextRange.count) { chunk in
+                var a = [T](repeating: 0, count: maxRows * nQ)
+                var m = [T](repeating: 0, count: maxRows * nQ)
+                var num = [T](repeating: 0, count: nQ)
+                var q = [T](repeating: 0, count: nQ)
                 a.withUnsafeMutableBufferPointer { ab in
                 m.withUnsafeMutableBufferPointer { mb in
                 num.withUnsafeMutableBufferPointer { nb in
                 q.withUnsafeMutableBufferPointer { qb in
                     let A = ab.baseAddress!, M = mb.baseAddress!, NUM = nb.baseAddress!, Q = qb.baseAddress!
                     for k in chunk {
-                        let i = ib.lowerBound + k
-                        let nr = images.length(i)
-                        let pi = pp.baseAddress! + (images.offsets[i] - r0) * nW
-                        A.update(from: pi, count: nr * nW)
-                        // Raw norm along the words of each caption, for each region.
-                        if norm != 5 {
-                            for c in cb {
-                                let off = captions.offsets[c] - w0
-                                T.rawNorm(A + off, rows: nr, n: captions.length(c), ld: nW, norm: norm)
+                        let c = contextRange.lowerBound + k
+                        let rows = contexts.length(c)
+                        let pc = pp.baseAddress! + (contexts.offsets[c] - c0) * nQ
+                        A.update(from: pc, count: rows * nQ)
+                        if norm != RawFeatureNorm.noNorm.kernelCode {
+                            for j in queryRange {
+                                T.rawNorm(A + (queries.offsets[j] - q0), rows: rows, n: queries.length(j), ld: nQ, norm: norm)
                             }
                         }
-                        // Attention of each word over the regions.
-                        T.columnSoftmax(A, rows: nr, cols: nW, ld: nW, lambda: lambda)
-                        T.columnDot(A, lda: nW, pi, ldb: nW, rows: nr, cols: nW, into: NUM)
-                        T.gemm(transA: false, transB: false, m: nr, n: nW, k: nr, a: gram + gramOffsets[i], lda: nr, b: A, ldb: nW, c: M, ldc: nW)
-                        T.columnDot(A, lda: nW, M, ldb: nW, rows: nr, cols: nW, into: Q)
-                        for w in 0..<nW {
-                            let denom = max(wn[w0 + w] * max(Q[w], 0).squareRoot(), T(1e-8))
-                            NUM[w] = NUM[w] / denom
+                        T.columnSoftmax(A, rows: rows, cols: nQ, ld: nQ, lambda: lambda)
+                        T.columnDot(A, lda: nQ, pc, ldb: nQ, rows: rows, cols: nQ, into: NUM)
+                        T.gemm(transA: false, transB: false, m: rows, n: nQ, k: rows, a: gram + gramOffsets[c], lda: rows,
+                               b: A, ldb: nQ, c: M, ldc: nQ)
+                        T.columnDot(A, lda: nQ, M, ldb: nQ, rows: rows, cols: nQ, into: Q)
+                        for e in 0..<nQ {
+                            NUM[e] = NUM[e] / max(qn[q0 + e] * max(Q[e], 0).squareRoot(), T(1e-8))
                         }
-                        for c in cb {
-                            let off = captions.offsets[c] - w0
-                            out[i * nCap + c] = CrossAttention.aggregate(UnsafePointer(NUM + off), count: captions.length(c), agg: agg, lambdaLSE: lambdaLSE)
-                        }
-                    }
-                }}}}
-            }
-        }}
-    }
-
-    /// Regions attend over words: for each caption of the block, all images of the block at once.
-    func i2tBlock<T: ScoringScalar>(images: EmbeddingSet, captions: EmbeddingSet, ib: Range<Int>, cb: Range<Int>,
-                                    img: UnsafePointer<T>, cap: UnsafePointer<T>, gram: UnsafePointer<T>, gramOffsets: [Int],
-                                    regionNorms: [T], out: UnsafeMutablePointer<T>, nCap: Int, blasThreads: Int) {
-        let d = images.dim
-        let r0 = images.offsets[ib.lowerBound], nR = images.offsets[ib.upperBound] - r0
-        let w0 = captions.offsets[cb.lowerBound], nW = captions.offsets[cb.upperBound] - w0
-        var pt = [T](repeating: 0, count: nW * nR)
-        pt.withUnsafeMutableBufferPointer { pp in
-            // P^T = W_block R_block^T, so that each caption's words are contiguous rows.
-            T.gemm(transA: false, transB: true, m: nW, n: nR, k: d, a: cap + w0 * d, lda: d, b: img + r0 * d, ldb: d, c: pp.baseAddress!, ldc: nR)
-        }
-        let maxWords = cb.map { captions.length($0) }.max() ?? 0
-        let norm = attention.rawFeatureNorm.kernelCode
-        let lambda = T(attention.lambdaSoftmax)
-        let lambdaLSE = T(attention.lambdaLSE)
-        let agg = attention.aggFunc
-        BLAS.setThreadCount(1)
-        defer { BLAS.setThreadCount(blasThreads) }
-        pt.withUnsafeBufferPointer { pp in
-        regionNorms.withUnsafeBufferPointer { rn in
-            Parallel.forChunks(cb.count) { chunk in
-                var b = [T](repeating: 0, count: maxWords * nR)
-                var m = [T](repeating: 0, count: maxWords * nR)
-                var num = [T](repeating: 0, count: nR)
-                var q = [T](repeating: 0, count: nR)
-                b.withUnsafeMutableBufferPointer { bb in
-                m.withUnsafeMutableBufferPointer { mb in
-                num.withUnsafeMutableBufferPointer { nb in
-                q.withUnsafeMutableBufferPointer { qb in
-                    let B = bb.baseAddress!, M = mb.baseAddress!, NUM = nb.baseAddress!, Q = qb.baseAddress!
-                    for k in chunk {
-                        let c = cb.lowerBound + k
-                        let nw = captions.length(c)
-                        let pc = pp.baseAddress! + (captions.offsets[c] - w0) * nR
-                        B.update(from: pc, count: nw * nR)
-                        // Raw norm along the regions of each image, for each word.
-                        if norm != 5 {
-                            for i in ib {
-                                let off = images.offsets[i] - r0
-                                T.rawNorm(B + off, rows: nw, n: images.length(i), ld: nR, norm: norm)
-                            }
-                        }
-                        // Attention of each region over the words.
-                        T.columnSoftmax(B, rows: nw, cols: nR, ld: nR, lambda: lambda)
-                        T.columnDot(B, lda: nR, pc, ldb: nR, rows: nw, cols: nR, into: NUM)
-                        T.gemm(transA: false, transB: false, m: nw, n: nR, k: nw, a: gram + gramOffsets[c], lda: nw, b: B, ldb: nR, c: M, ldc: nR)
-                        T.columnDot(B, lda: nR, M, ldb: nR, rows: nw, cols: nR, into: Q)
-                        for r in 0..<nR {
-                            let denom = max(rn[r0 + r] * max(Q[r], 0).squareRoot(), T(1e-8))
-                            NUM[r] = NUM[r] / denom
-                        }
-                        for i in ib {
-                            let off = images.offsets[i] - r0
-                            out[i * nCap + c] = CrossAttention.aggregate(UnsafePointer(NUM + off), count: images.length(i), agg: agg, lambdaLSE: lambdaLSE)
+                        for j in queryRange {
+                            out[outputIndex(c, j)] = CrossAttention.aggregate(UnsafePointer(NUM + (queries.offsets[j] - q0)),
+                                                                              count: queries.length(j), agg: agg, lambdaLSE: lambdaLSE)
                         }
                     }
                 }}}}
