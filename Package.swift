@@ -8,6 +8,7 @@ import PackageDescription
 //   SCANIndex     -> SCANModel, CLMDB, CZstd   LMDB environment, record codec, writer, reader
 //   SCANSearch    -> SCANIndex, SCANModel      prefilter + re-rank
 //   SCANTraining  -> SCANModel                 backward passes, loss, Adam, trainer, evaluation, prefilter fitting
+//   SCANCommandLine -> SCANCore, ArgumentParser   the tools' shared entry point
 //   scan-index, scan-search -> SCANSearch/SCANIndex; scan-train, scan-eval, scan-vocab, scan-prefilter -> SCANTraining
 let package = Package(
     name: "scan-swift",
@@ -43,17 +44,19 @@ let package = Package(
         .target(name: "SCANIndex", dependencies: ["SCANModel", "CLMDB", "CZstd"]),
         .target(name: "SCANSearch", dependencies: ["SCANIndex", "SCANModel"]),
         .target(name: "SCANTraining", dependencies: ["SCANModel"]),
+        // The tools' shared entry point (fast BLAS kernel, then parse and run).
+        .target(name: "SCANCommandLine", dependencies: ["SCANCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // Thin command-line tools.
-        .executableTarget(name: "scan-index", dependencies: ["SCANSearch", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "scan-search", dependencies: ["SCANSearch", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "scan-train", dependencies: ["SCANTraining", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "scan-eval", dependencies: ["SCANTraining", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "scan-vocab", dependencies: ["SCANTraining", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "scan-prefilter", dependencies: ["SCANTraining", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "scan-index", dependencies: ["SCANSearch", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "scan-search", dependencies: ["SCANSearch", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "scan-train", dependencies: ["SCANTraining", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "scan-eval", dependencies: ["SCANTraining", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "scan-vocab", dependencies: ["SCANTraining", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "scan-prefilter", dependencies: ["SCANTraining", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Benchmarks and demo generator live under Tools/ (they print numbers; nothing is asserted).
-        .executableTarget(name: "scan-bench", dependencies: ["SCANSearch", "SCANTraining", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Tools/scan-bench"),
-        .executableTarget(name: "scan-demo-world", dependencies: ["SCANTraining", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Tools/scan-demo-world"),
+        .executableTarget(name: "scan-bench", dependencies: ["SCANSearch", "SCANTraining", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Tools/scan-bench"),
+        .executableTarget(name: "scan-demo-world", dependencies: ["SCANTraining", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Tools/scan-demo-world"),
 
         // Tests.
         .target(name: "TestSupport", dependencies: ["SCANModel"], path: "Tests/TestSupport"),

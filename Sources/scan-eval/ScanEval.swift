@@ -1,4 +1,5 @@
 import ArgumentParser
+import SCANCommandLine
 import Foundation
 import SCANTraining
 
@@ -42,15 +43,7 @@ struct ScanEval: ParsableCommand {
         }
     }
 
-    static func main() {
-        OpenBLASKernel.ensureFastKernel()
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch {
-            exit(withError: error)
-        }
-    }
+    static func main() { runWithFastBLAS() }
 
     func run() throws {
         var evaluators: [Evaluator] = []

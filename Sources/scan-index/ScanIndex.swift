@@ -1,4 +1,5 @@
 import ArgumentParser
+import SCANCommandLine
 import Foundation
 import SCANSearch
 
@@ -10,15 +11,7 @@ struct ScanIndex: ParsableCommand {
         abstract: "Build and maintain a SCAN search index (LMDB + zstd records, a prefilter, a copy of the model).",
         subcommands: [Build.self, Add.self, Info.self, Verify.self])
 
-    static func main() {
-        OpenBLASKernel.ensureFastKernel()
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch {
-            exit(withError: error)
-        }
-    }
+    static func main() { runWithFastBLAS() }
 }
 
 func warn(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }

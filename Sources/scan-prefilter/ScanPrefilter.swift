@@ -1,4 +1,5 @@
 import ArgumentParser
+import SCANCommandLine
 import Foundation
 import SCANTraining
 
@@ -10,15 +11,7 @@ struct ScanPrefilter: ParsableCommand {
         abstract: "Fit the mean-pooled search prefilter's projections to a SCAN model.",
         subcommands: [Fit.self])
 
-    static func main() {
-        OpenBLASKernel.ensureFastKernel()
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch {
-            exit(withError: error)
-        }
-    }
+    static func main() { runWithFastBLAS() }
 }
 
 struct Fit: ParsableCommand {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SCANCommandLine
 import Foundation
 import SCANSearch
 
@@ -27,15 +28,7 @@ struct ScanSearch: ParsableCommand {
     @Flag(help: "Rank by the prefilter alone (no re-ranking; scores are prefilter cosines).") var prefilterOnly = false
     @Flag(help: "One JSON object per query on one line.") var json = false
 
-    static func main() {
-        OpenBLASKernel.ensureFastKernel()
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch {
-            exit(withError: error)
-        }
-    }
+    static func main() { runWithFastBLAS() }
 
     func validate() throws {
         if index != nil && name != nil { throw ValidationError("give --index or --name, not both") }

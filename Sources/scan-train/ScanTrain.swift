@@ -1,4 +1,5 @@
 import ArgumentParser
+import SCANCommandLine
 import Foundation
 import SCANTraining
 
@@ -41,15 +42,7 @@ struct ScanTrain: ParsableCommand {
     @Option(help: "Random seed (initialisation and sampling): the same seed gives the same run.") var seed: UInt64 = 1
     @Option(name: .customLong("max_iters"), help: "Stop after this many iterations (smoke runs).") var maxIters: Int?
 
-    static func main() {
-        OpenBLASKernel.ensureFastKernel()
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch {
-            exit(withError: error)
-        }
-    }
+    static func main() { runWithFastBLAS() }
 
     func run() throws {
         var json: [String: JSONValue] = [

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SCANCommandLine
 import Foundation
 import SCANModel
 import SCANSearch
@@ -13,15 +14,7 @@ struct ScanBench: ParsableCommand {
         abstract: "Benchmarks: sgemm yardstick, exact similarity matrix, training step, index.",
         subcommands: [Similarity.self, TrainBench.self, IndexBench.self, Retention.self])
 
-    static func main() {
-        OpenBLASKernel.ensureFastKernel()
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch {
-            exit(withError: error)
-        }
-    }
+    static func main() { runWithFastBLAS() }
 }
 
 func now() -> Double {
