@@ -2,22 +2,43 @@ import CSCANKernels
 import SCANCore
 
 /// The arithmetic the fast scorer needs, for float32 (default) and float64 (the original's
-/// evaluation arithmetic: it multiplies float32 embeddings in float64).
+/// evaluation arithmetic: it multiplies float32 embeddings in float64). Training builds on it too.
 public protocol ScoringScalar: BinaryFloatingPoint, ElementaryFunctionsProvider, Sendable {
-    static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+    /// C = alpha * op(A) * op(B) + beta * C, row major. `op(A)` is m x k, `op(B)` is k x n, C is m x n.
+    /// With k = 0, C becomes beta * C (BLAS would leave it alone).
+    static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
                      a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
-                     c: UnsafeMutablePointer<Self>, ldc: Int)
+                     beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
     static func rawNorm(_ a: UnsafeMutablePointer<Self>, rows: Int, n: Int, ld: Int, norm: Int32)
     static func columnSoftmax(_ a: UnsafeMutablePointer<Self>, rows: Int, cols: Int, ld: Int, lambda: Self)
     static func columnDot(_ a: UnsafePointer<Self>, lda: Int, _ b: UnsafePointer<Self>, ldb: Int,
                           rows: Int, cols: Int, into out: UnsafeMutablePointer<Self>)
 }
 
-extension Float: ScoringScalar {
+extension ScoringScalar {
+    /// C = op(A) * op(B).
+    @inlinable
     public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                            a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+                            c: UnsafeMutablePointer<Self>, ldc: Int) {
+        gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, b: b, ldb: ldb, beta: 0, c: c, ldc: ldc)
+    }
+
+    /// The k = 0 case of gemm, which BLAS treats as "leave C alone".
+    @inlinable
+    static func scaleForEmptyProduct(m: Int, n: Int, beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int) {
+        if beta != 1 { for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } } }
+    }
+}
+
+extension Float: ScoringScalar {
+    @inlinable
+    public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                            c: UnsafeMutablePointer<Float>, ldc: Int) {
-        BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
+                            beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if k == 0 { return scaleForEmptyProduct(m: m, n: n, beta: beta, c: c, ldc: ldc) }
+        BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                   a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
     public static func rawNorm(_ a: UnsafeMutablePointer<Float>, rows: Int, n: Int, ld: Int, norm: Int32) {
         scan_rawnorm_f32(a, rows, n, ld, norm)
@@ -32,10 +53,13 @@ extension Float: ScoringScalar {
 }
 
 extension Double: ScoringScalar {
-    public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+    @inlinable
+    public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
                             a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
-                            c: UnsafeMutablePointer<Double>, ldc: Int) {
-        BLAS.dgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
+                            beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
+        if k == 0 { return scaleForEmptyProduct(m: m, n: n, beta: beta, c: c, ldc: ldc) }
+        BLAS.dgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                   a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
     public static func rawNorm(_ a: UnsafeMutablePointer<Double>, rows: Int, n: Int, ld: Int, norm: Int32) {
         scan_rawnorm_f64(a, rows, n, ld, norm)

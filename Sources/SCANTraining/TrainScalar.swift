@@ -2,46 +2,20 @@ import Foundation
 import SCANModel
 
 /// The arithmetic the training code is generic over: Float for training, Double for the
-/// finite-difference checks of every backward pass. Matrix products go to BLAS (sgemm / dgemm).
+/// finite-difference checks of every backward pass. Matrix products go to BLAS (sgemm / dgemm)
+/// through `ScoringScalar.gemm`, shared with the scorer.
 ///
 /// All generic training code is specialised for Float inside this module (whole-module
 /// optimisation), so the generic layer costs nothing on the training path.
-public protocol TrainScalar: BinaryFloatingPoint, ElementaryFunctionsProvider, Sendable {
-    /// C = alpha * op(A) * op(B) + beta * C, row major. `op(A)` is m x k, `op(B)` is k x n, C is m x n.
-    static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
-                     a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
-                     beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+public protocol TrainScalar: ScoringScalar {
     static func tanh(_ x: Self) -> Self
 }
 
 extension Float: TrainScalar {
-    @inlinable
-    public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
-                            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                            beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        if k == 0 {
-            // BLAS leaves C alone for k = 0 only if beta = 1; make the contract explicit.
-            if beta != 1 { for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } } }
-            return
-        }
-        BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                   a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-    }
     @inlinable public static func tanh(_ x: Float) -> Float { Foundation.tanhf(x) }
 }
 
 extension Double: TrainScalar {
-    @inlinable
-    public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
-                            a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
-                            beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
-        if k == 0 {
-            if beta != 1 { for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } } }
-            return
-        }
-        BLAS.dgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                   a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-    }
     @inlinable public static func tanh(_ x: Double) -> Double { Foundation.tanh(x) }
 }
 
