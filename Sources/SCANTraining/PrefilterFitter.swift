@@ -141,9 +141,6 @@ struct AdamMoments {
 }
 
 extension SplitMix64 {
-    /// Uniform in [0, 1).
-    mutating func uniform() -> Float { Float(next() >> 40) / Float(1 << 24) }
-
     /// Fisher-Yates with this generator, so that a seed fixes the order on every platform.
     mutating func shuffled<T>(_ a: [T]) -> [T] {
         var out = a

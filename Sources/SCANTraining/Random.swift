@@ -1,20 +1,6 @@
-/// Small deterministic generators, so that `--seed` reproduces a run on any platform
-/// (Swift's SystemRandomNumberGenerator cannot be seeded).
-
-/// SplitMix64 (Steele, Lea, Flood 2014): used to expand a seed into xoshiro's state.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    public var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// xoshiro256** for training, so that `--seed` reproduces a run on any platform (SplitMix64,
+/// which seeds it, lives in SCANCore).
+import SCANCore
 
 /// xoshiro256** (Blackman, Vigna 2018), seeded through SplitMix64.
 public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable {
