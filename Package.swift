@@ -61,7 +61,7 @@ let package = Package(
         // Tests.
         .target(name: "TestSupport", dependencies: ["SCANModel"], path: "Tests/TestSupport"),
         .testTarget(name: "SCANCoreTests", dependencies: ["SCANCore", "CSCANKernels", "TestSupport"]),
-        .testTarget(name: "SCANModelTests", dependencies: ["SCANModel", "TestSupport"]),
+        .testTarget(name: "SCANModelTests", dependencies: ["SCANModel", "CSCANKernels", "TestSupport"]),
         .testTarget(name: "SCANIndexTests", dependencies: ["SCANSearch", "SCANTraining", "TestSupport"]),
         .testTarget(name: "SCANTrainingTests", dependencies: ["SCANTraining", "TestSupport"]),
     ]

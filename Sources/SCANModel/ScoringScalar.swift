@@ -9,10 +9,11 @@ public protocol ScoringScalar: BinaryFloatingPoint, ElementaryFunctionsProvider,
     static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
                      a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
                      beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
-    static func rawNorm(_ a: UnsafeMutablePointer<Self>, rows: Int, n: Int, ld: Int, norm: Int32)
-    static func columnSoftmax(_ a: UnsafeMutablePointer<Self>, rows: Int, cols: Int, ld: Int, lambda: Self)
-    static func columnDot(_ a: UnsafePointer<Self>, lda: Int, _ b: UnsafePointer<Self>, ldb: Int,
-                          rows: Int, cols: Int, into out: UnsafeMutablePointer<Self>)
+    /// Scores one context item against a block of query items (the C kernel `scan_attend_*`).
+    static func attend(p: UnsafePointer<Self>, ldp: Int, rows: Int, cols: Int, gram: UnsafePointer<Self>,
+                       segments: UnsafePointer<Int64>, segmentCount: Int, queryNorms: UnsafePointer<Self>,
+                       norm: Int32, lambda: Self, agg: Int32, lambdaLSE: Self,
+                       work: UnsafeMutablePointer<Self>, out: UnsafeMutablePointer<Self>, outStride: Int)
 }
 
 extension ScoringScalar {
@@ -40,15 +41,11 @@ extension Float: ScoringScalar {
         BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                    a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
-    public static func rawNorm(_ a: UnsafeMutablePointer<Float>, rows: Int, n: Int, ld: Int, norm: Int32) {
-        scan_rawnorm_f32(a, rows, n, ld, norm)
-    }
-    public static func columnSoftmax(_ a: UnsafeMutablePointer<Float>, rows: Int, cols: Int, ld: Int, lambda: Float) {
-        scan_column_softmax_f32(a, rows, cols, ld, lambda)
-    }
-    public static func columnDot(_ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
-                                 rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>) {
-        scan_column_dot_f32(a, lda, b, ldb, rows, cols, out)
+    public static func attend(p: UnsafePointer<Float>, ldp: Int, rows: Int, cols: Int, gram: UnsafePointer<Float>,
+                              segments: UnsafePointer<Int64>, segmentCount: Int, queryNorms: UnsafePointer<Float>,
+                              norm: Int32, lambda: Float, agg: Int32, lambdaLSE: Float,
+                              work: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, outStride: Int) {
+        scan_attend_f32(p, ldp, rows, cols, gram, segments, segmentCount, queryNorms, norm, lambda, agg, lambdaLSE, work, out, outStride)
     }
 }
 
@@ -61,15 +58,11 @@ extension Double: ScoringScalar {
         BLAS.dgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                    a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
-    public static func rawNorm(_ a: UnsafeMutablePointer<Double>, rows: Int, n: Int, ld: Int, norm: Int32) {
-        scan_rawnorm_f64(a, rows, n, ld, norm)
-    }
-    public static func columnSoftmax(_ a: UnsafeMutablePointer<Double>, rows: Int, cols: Int, ld: Int, lambda: Double) {
-        scan_column_softmax_f64(a, rows, cols, ld, lambda)
-    }
-    public static func columnDot(_ a: UnsafePointer<Double>, lda: Int, _ b: UnsafePointer<Double>, ldb: Int,
-                                 rows: Int, cols: Int, into out: UnsafeMutablePointer<Double>) {
-        scan_column_dot_f64(a, lda, b, ldb, rows, cols, out)
+    public static func attend(p: UnsafePointer<Double>, ldp: Int, rows: Int, cols: Int, gram: UnsafePointer<Double>,
+                              segments: UnsafePointer<Int64>, segmentCount: Int, queryNorms: UnsafePointer<Double>,
+                              norm: Int32, lambda: Double, agg: Int32, lambdaLSE: Double,
+                              work: UnsafeMutablePointer<Double>, out: UnsafeMutablePointer<Double>, outStride: Int) {
+        scan_attend_f64(p, ldp, rows, cols, gram, segments, segmentCount, queryNorms, norm, lambda, agg, lambdaLSE, work, out, outStride)
     }
 }
 
@@ -84,6 +77,18 @@ extension RawFeatureNorm {
         case .clipped: return 4
         case .noNorm: return 5
         case .softmax: return 6
+        }
+    }
+}
+
+extension AggFunc {
+    /// The C kernels' code for this aggregation (CSCANAttention.h).
+    var kernelCode: Int32 {
+        switch self {
+        case .logSumExp: return 0
+        case .mean: return 1
+        case .max: return 2
+        case .sum: return 3
         }
     }
 }

@@ -1,4 +1,5 @@
 import SCANCore
+import CSCANKernels
 
 /// The exact SCAN similarity of many images against many captions, fast (DESIGN §5).
 ///
@@ -9,13 +10,15 @@ import SCANCore
 /// materialised in d dimensions. Results equal `CrossAttention.scoreMatrix` up to rounding.
 public struct SimilarityScorer: Sendable {
     public var attention: CrossAttention
-    /// Region rows per block of images (the product's M).
-    public var regionBlock: Int
-    /// Word rows per block of captions (the product's N).
-    public var wordBlock: Int
+    /// Context rows per tile (the product's M): regions in t2i, words in i2t.
+    public var contextRows: Int
+    /// Query rows per tile (the product's N): words in t2i, regions in i2t.
+    public var queryRows: Int
 
-    public init(attention: CrossAttention, regionBlock: Int = 4608, wordBlock: Int = 2048) {
-        self.attention = attention; self.regionBlock = regionBlock; self.wordBlock = wordBlock
+    /// The defaults make a tile's products (9.4 MB per core) stay in the last-level cache while the
+    /// per-pair work reads them, and keep a single-threaded sgemm at the rate of a shared one.
+    public init(attention: CrossAttention, contextRows: Int = 1152, queryRows: Int = 2048) {
+        self.attention = attention; self.contextRows = contextRows; self.queryRows = queryRows
     }
 
     /// (n_images x n_captions) scores, row major, in float32.
@@ -57,6 +60,11 @@ public struct SimilarityScorer: Sendable {
     }
 
     /// (n_images x n_captions) scores in `T`.
+    ///
+    /// The work is a list of tiles (a range of context items x a range of query items). Each core
+    /// takes the next tile, computes its products with a single-threaded sgemm and scores its pairs
+    /// at once while they are in cache. Two single-threaded products run as fast as one shared one
+    /// here, and no BLAS thread spins idle while the cores do the per-pair work.
     public func scores<T: ScoringScalar>(images: EmbeddingSet, captions: EmbeddingSet, as: T.Type,
                                          progress: ((_ done: Int, _ total: Int) -> Void)? = nil) -> [T] {
         precondition(images.dim == captions.dim, "image and caption embeddings differ in dimension")
@@ -66,35 +74,52 @@ public struct SimilarityScorer: Sendable {
         // For Float the arrays are shared as they are (`as!` would copy them element by element).
         let img: [T] = T.self == Float.self ? unsafeBitCast(images.data, to: [T].self) : images.data.map { T($0) }
         let cap: [T] = T.self == Float.self ? unsafeBitCast(captions.data, to: [T].self) : captions.data.map { T($0) }
-        let imageBlocks = Self.blocks(images, rows: regionBlock)
-        let captionBlocks = Self.blocks(captions, rows: wordBlock)
-        let total = nImg * nCap
-        var done = 0
         let blasThreads = BLAS.threadCount
+        BLAS.setThreadCount(1)
+        defer { BLAS.setThreadCount(blasThreads) }
         img.withUnsafeBufferPointer { ip in
         cap.withUnsafeBufferPointer { cp in
         out.withUnsafeMutableBufferPointer { op in
-            let outBase = op.baseAddress!
-            // The context side supplies the rows of each product block and its Gram matrices; the
+            // The context side supplies the rows of each tile's product and its Gram matrices; the
             // query side supplies the columns and their norms. t2i: images are contexts, words
             // queries; i2t: the reverse. The score of image i and caption c lands at i * nCap + c.
             let t2i = attention.direction == .t2i
-            let (contexts, contextData, contextBlocks) = t2i ? (images, ip.baseAddress!, imageBlocks) : (captions, cp.baseAddress!, captionBlocks)
-            let (queries, queryData, queryBlocks) = t2i ? (captions, cp.baseAddress!, captionBlocks) : (images, ip.baseAddress!, imageBlocks)
+            let (contexts, contextData) = t2i ? (images, ip.baseAddress!) : (captions, cp.baseAddress!)
+            let (queries, queryData) = t2i ? (captions, cp.baseAddress!) : (images, ip.baseAddress!)
+            let contextBlocks = Self.blocks(contexts, rows: contextRows)
+            let queryBlocks = Self.blocks(queries, rows: queryRows)
             let (gram, gramOffsets) = Self.grams(contextData, contexts)
-            let queryNorms = Self.rowNorms(queryData, rows: queries.totalRows, dim: queries.dim)
+            // The kernel reads whole column tiles: past the last query norm and the last product row.
+            let padding = scan_attend_padding()
+            let queryNorms = Self.rowNorms(queryData, rows: queries.totalRows, dim: queries.dim) + [T](repeating: 0, count: padding)
+            let rowsOf = { (set: EmbeddingSet, r: Range<Int>) in set.offsets[r.upperBound] - set.offsets[r.lowerBound] }
+            let pCount = (contextBlocks.map { rowsOf(contexts, $0) }.max() ?? 0) * (queryBlocks.map { rowsOf(queries, $0) }.max() ?? 0)
+            let maxRows = (0..<contexts.count).map { contexts.length($0) }.max() ?? 0
+            let workCount = scan_attend_workspace(maxRows, queryBlocks.map { rowsOf(queries, $0) }.max() ?? 0)
+            let outBase = op.baseAddress!
             let outputIndex: (Int, Int) -> Int = t2i ? { c, q in c * nCap + q } : { c, q in q * nCap + c }
+            // Tiles ordered query block by query block, so that the cores share one block's rows in cache.
+            let tiles = queryBlocks.flatMap { qb in contextBlocks.map { cb in (cb, qb) } }
+            let total = nImg * nCap
+            let scheduler = TileScheduler(count: tiles.count)
             gram.withUnsafeBufferPointer { gp in
-                for cb in contextBlocks {
-                    for qb in queryBlocks {
-                        attendBlock(contexts: contexts, contextRange: cb, contextData: contextData, gram: gp.baseAddress!,
-                                    gramOffsets: gramOffsets, queries: queries, queryRange: qb, queryData: queryData,
-                                    queryNorms: queryNorms, out: outBase, outputIndex: outputIndex, blasThreads: blasThreads)
-                        done += cb.count * qb.count
-                        progress?(done, total)
+            queryNorms.withUnsafeBufferPointer { qn in
+                Parallel.forChunks(min(Parallel.cores, tiles.count)) { _ in
+                    // Buffers allocated once per worker: sgemm overwrites the products, so they need no zeroing.
+                    let p = UnsafeMutablePointer<T>.allocate(capacity: pCount + padding)
+                    p.initialize(repeating: 0, count: pCount + padding)
+                    let work = UnsafeMutablePointer<T>.allocate(capacity: workCount)
+                    defer { p.deallocate(); work.deallocate() }
+                    while let t = scheduler.next() {
+                        let (cb, qb) = tiles[t]
+                        attendTile(contexts: contexts, contextRange: cb, contextData: contextData, gram: gp.baseAddress!,
+                                   gramOffsets: gramOffsets, queries: queries, queryRange: qb, queryData: queryData,
+                                   queryNorms: qn.baseAddress!, p: p, work: work, out: outBase, outputIndex: outputIndex,
+                                   outputStride: t2i ? 1 : nCap)
+                        if let progress { scheduler.finished(cb.count * qb.count) { progress($0, total) } }
                     }
                 }
-            }
+            }}
         }}}
         return out
     }
@@ -112,69 +137,31 @@ public struct SimilarityScorer: Sendable {
         return out
     }
 
-    /// One block of context items x query items. For each context item (an image in t2i, a caption
-    /// in i2t) all query items of the block at once: the rows of P for that item (contexts x all
-    /// query elements of the block), the raw norm along each query item's elements, the softmax of
-    /// every query element over the contexts, then cosine numerator sum a * P and the squared norm
-    /// of the weighted context a^T G a, and the aggregation over each query item's elements.
-    func attendBlock<T: ScoringScalar>(contexts: EmbeddingSet, contextRange: Range<Int>, contextData: UnsafePointer<T>,
-                                       gram: UnsafePointer<T>, gramOffsets: [Int],
-                                       queries: EmbeddingSet, queryRange: Range<Int>, queryData: UnsafePointer<T>, queryNorms: [T],
-                                       out: UnsafeMutablePointer<T>, outputIndex: (Int, Int) -> Int, blasThreads: Int) {
+    /// One tile of context items x query items: the rows of P for the whole tile in one product,
+    /// then, for each context item (an image in t2i, a caption in i2t), all query items of the tile
+    /// at once in the C kernel (raw norm along each query item, softmax of every query element over
+    /// the contexts, cosine numerator sum a * P, squared norm of the weighted context a^T G a, and
+    /// the aggregation over each query item's elements).
+    func attendTile<T: ScoringScalar>(contexts: EmbeddingSet, contextRange: Range<Int>, contextData: UnsafePointer<T>,
+                                      gram: UnsafePointer<T>, gramOffsets: [Int],
+                                      queries: EmbeddingSet, queryRange: Range<Int>, queryData: UnsafePointer<T>,
+                                      queryNorms: UnsafePointer<T>, p: UnsafeMutablePointer<T>, work: UnsafeMutablePointer<T>,
+                                      out: UnsafeMutablePointer<T>, outputIndex: (Int, Int) -> Int, outputStride: Int) {
         let d = contexts.dim
         let c0 = contexts.offsets[contextRange.lowerBound], nC = contexts.offsets[contextRange.upperBound] - c0
         let q0 = queries.offsets[queryRange.lowerBound], nQ = queries.offsets[queryRange.upperBound] - q0
-        var p = [T](repeating: 0, count: nC * nQ)
-        p.withUnsafeMutableBufferPointer { pp in
-            // The one large product: every context row of the block against every query row.
-            T.gemm(transA: false, transB: true, m: nC, n: nQ, k: d, a: contextData + c0 * d, lda: d,
-                   b: queryData + q0 * d, ldb: d, c: pp.baseAddress!, ldc: nQ)
-        }
-        let maxRows = contextRange.map { contexts.length($0) }.max() ?? 0
-        let norm = attention.rawFeatureNorm.kernelCode
-        let lambda = T(attention.lambdaSoftmax)
-        let lambdaLSE = T(attention.lambdaLSE)
-        let agg = attention.aggFunc
-        // The per-item work below runs on all cores; each of its small products on one thread.
-        BLAS.setThreadCount(1)
-        defer { BLAS.setThreadCount(blasThreads) }
-        p.withUnsafeBufferPointer { pp in
-        queryNorms.withUnsafeBufferPointer { qn in
-            Parallel.forChunks(contextRange.count) { chunk in
-                var a = [T](repeating: 0, count: maxRows * nQ)
-                var m = [T](repeating: 0, count: maxRows * nQ)
-                var num = [T](repeating: 0, count: nQ)
-                var q = [T](repeating: 0, count: nQ)
-                a.withUnsafeMutableBufferPointer { ab in
-                m.withUnsafeMutableBufferPointer { mb in
-                num.withUnsafeMutableBufferPointer { nb in
-                q.withUnsafeMutableBufferPointer { qb in
-                    let A = ab.baseAddress!, M = mb.baseAddress!, NUM = nb.baseAddress!, Q = qb.baseAddress!
-                    for k in chunk {
-                        let c = contextRange.lowerBound + k
-                        let rows = contexts.length(c)
-                        let pc = pp.baseAddress! + (contexts.offsets[c] - c0) * nQ
-                        A.update(from: pc, count: rows * nQ)
-                        if norm != RawFeatureNorm.noNorm.kernelCode {
-                            for j in queryRange {
-                                T.rawNorm(A + (queries.offsets[j] - q0), rows: rows, n: queries.length(j), ld: nQ, norm: norm)
-                            }
-                        }
-                        T.columnSoftmax(A, rows: rows, cols: nQ, ld: nQ, lambda: lambda)
-                        T.columnDot(A, lda: nQ, pc, ldb: nQ, rows: rows, cols: nQ, into: NUM)
-                        T.gemm(transA: false, transB: false, m: rows, n: nQ, k: rows, a: gram + gramOffsets[c], lda: rows,
-                               b: A, ldb: nQ, c: M, ldc: nQ)
-                        T.columnDot(A, lda: nQ, M, ldb: nQ, rows: rows, cols: nQ, into: Q)
-                        for e in 0..<nQ {
-                            NUM[e] = NUM[e] / max(qn[q0 + e] * max(Q[e], 0).squareRoot(), T(1e-8))
-                        }
-                        for j in queryRange {
-                            out[outputIndex(c, j)] = CrossAttention.aggregate(UnsafePointer(NUM + (queries.offsets[j] - q0)),
-                                                                              count: queries.length(j), agg: agg, lambdaLSE: lambdaLSE)
-                        }
-                    }
-                }}}}
+        T.gemm(transA: false, transB: true, m: nC, n: nQ, k: d, a: contextData + c0 * d, lda: d,
+               b: queryData + q0 * d, ldb: d, c: p, ldc: nQ)
+        let segments = (queryRange.lowerBound...queryRange.upperBound).map { Int64(queries.offsets[$0] - q0) }
+        let norm = attention.rawFeatureNorm.kernelCode, agg = attention.aggFunc.kernelCode
+        let lambda = T(attention.lambdaSoftmax), lambdaLSE = T(attention.lambdaLSE)
+        segments.withUnsafeBufferPointer { sp in
+            for c in contextRange {
+                T.attend(p: p + (contexts.offsets[c] - c0) * nQ, ldp: nQ, rows: contexts.length(c), cols: nQ,
+                         gram: gram + gramOffsets[c], segments: sp.baseAddress!, segmentCount: queryRange.count,
+                         queryNorms: queryNorms + q0, norm: norm, lambda: lambda, agg: agg, lambdaLSE: lambdaLSE,
+                         work: work, out: out + outputIndex(c, queryRange.lowerBound), outStride: outputStride)
             }
-        }}
+        }
     }
 }

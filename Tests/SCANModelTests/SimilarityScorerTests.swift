@@ -1,3 +1,4 @@
+import CSCANKernels
 import SCANModel
 import TestSupport
 import XCTest
@@ -17,11 +18,40 @@ final class SimilarityScorerTests: XCTestCase {
                     for (imgs, caps) in [(images, captions), (raw, rawCaps)] {
                         let straight = att.scoreMatrix(images: imgs, captions: caps, as: Double.self)
                         // Small blocks so that blocking and ragged block edges are exercised.
-                        let fast = SimilarityScorer(attention: att, regionBlock: 10, wordBlock: 7)
+                        let fast = SimilarityScorer(attention: att, contextRows: 10, queryRows: 7)
                         let f32 = fast.scores(images: imgs, captions: caps).map(Double.init)
                         let f64 = fast.scores(images: imgs, captions: caps, as: Double.self)
                         let scale = max(1, Tolerance.maxAbs(straight))
                         let label = "\(direction) \(norm) \(agg)"
+                        XCTAssertLessThanOrEqual(Tolerance.maxAbsDiff(f32, straight), 1e-5 * scale, label + " float32")
+                        XCTAssertLessThanOrEqual(Tolerance.maxAbsDiff(f64, straight), 1e-10 * scale, label + " float64")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Items longer than a vector and blocks wider than a column tile, so that the kernel's masked
+    /// segment edges, its padded last tile and its symmetric Gram form all count; run with the
+    /// kernel build this CPU selects and with the baseline build every other CPU runs.
+    func testFastEqualsStraightforwardOnLongItemsInEveryKernelBuild() {
+        var rng = TestRNG(seed: 11)
+        let images = rng.embeddings(count: 14, lengths: 1...40, dim: 16)
+        let captions = rng.embeddings(count: 23, lengths: 1...21, dim: 16)
+        let detected = scan_attend_isa()
+        defer { scan_attend_force_isa(-1) }
+        for isa in Set([detected, 0]).sorted() {
+            scan_attend_force_isa(Int32(isa))
+            for direction in CrossAttn.allCases {
+                for norm in RawFeatureNorm.allCases {
+                    let att = CrossAttention(direction: direction, rawFeatureNorm: norm, aggFunc: .logSumExp,
+                                             lambdaSoftmax: direction == .t2i ? 9 : 4, lambdaLSE: 6)
+                    let straight = att.scoreMatrix(images: images, captions: captions, as: Double.self)
+                    let scale = max(1, Tolerance.maxAbs(straight))
+                    for scorer in [SimilarityScorer(attention: att), SimilarityScorer(attention: att, contextRows: 90, queryRows: 70)] {
+                        let label = "kernel build \(isa) \(direction) \(norm) tiles \(scorer.contextRows)x\(scorer.queryRows)"
+                        let f32 = scorer.scores(images: images, captions: captions).map(Double.init)
+                        let f64 = scorer.scores(images: images, captions: captions, as: Double.self)
                         XCTAssertLessThanOrEqual(Tolerance.maxAbsDiff(f32, straight), 1e-5 * scale, label + " float32")
                         XCTAssertLessThanOrEqual(Tolerance.maxAbsDiff(f64, straight), 1e-10 * scale, label + " float64")
                     }
