@@ -55,7 +55,7 @@ let package = Package(
         .executableTarget(name: "scan-vocab", dependencies: ["SCANTraining", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "scan-prefilter", dependencies: ["SCANTraining", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Benchmarks and demo generator live under Tools/ (they print numbers; nothing is asserted).
-        .executableTarget(name: "scan-bench", dependencies: ["SCANSearch", "SCANTraining", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Tools/scan-bench"),
+        .executableTarget(name: "scan-bench", dependencies: ["SCANSearch", "SCANTraining", "CSCANKernels", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Tools/scan-bench"),
         .executableTarget(name: "scan-demo-world", dependencies: ["SCANTraining", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Tools/scan-demo-world"),
 
         // Tests.
