@@ -7,7 +7,7 @@ import PackageDescription
 //   SCANModel     -> SCANCore                  config, vocabulary, tokenizer, encoders, cross attention, scoring
 //   SCANIndex     -> SCANModel, CLMDB, CZstd   LMDB environment, record codec, writer, reader
 //   SCANSearch    -> SCANIndex, SCANModel      prefilter + re-rank
-//   SCANTraining  -> SCANModel                 backward passes, loss, Adam, trainer, evaluation, prefilter fitting
+//   SCANTraining  -> SCANModel, CSCANKernels   backward passes, loss, Adam, trainer, evaluation, prefilter fitting
 //   SCANCommandLine -> SCANCore, ArgumentParser   the tools' shared entry point
 //   scan-index, scan-search -> SCANSearch/SCANIndex; scan-train, scan-eval, scan-vocab, scan-prefilter -> SCANTraining
 let package = Package(
@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "SCANModel", dependencies: ["SCANCore"]),
         .target(name: "SCANIndex", dependencies: ["SCANModel", "CLMDB", "CZstd"]),
         .target(name: "SCANSearch", dependencies: ["SCANIndex", "SCANModel"]),
-        .target(name: "SCANTraining", dependencies: ["SCANModel"]),
+        .target(name: "SCANTraining", dependencies: ["SCANModel", "CSCANKernels"]),
         // The tools' shared entry point (fast BLAS kernel, then parse and run).
         .target(name: "SCANCommandLine", dependencies: ["SCANCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 

@@ -44,7 +44,9 @@ size_t scan_attend_workspace(size_t rows, size_t cols) {
 // which also yields the exponent's integer bits).
 #define DEFINE_EXP_POLY(SUF, ATTR, V, VI)                                                            \
 ATTR INLINE V expv_##SUF(V x) {                                                                      \
-    x = __builtin_elementwise_min(__builtin_elementwise_max(x, (V){} - 87.3f), (V){} + 88.3f);       \
+    /* Clamped by comparisons, not min/max, so that a NaN stays NaN and a broken input shows. */    \
+    VI lo = x < -87.3f, hi = x > 88.3f;                                                              \
+    x = (V)(((VI)x & ~(lo | hi)) | ((VI)((V){} - 87.3f) & lo) | ((VI)((V){} + 88.3f) & hi));         \
     const float magic = 12582912.0f;                                                                 \
     V t = x * 1.44269504088896341f + magic;                                                          \
     V n = t - magic;                                                                                 \

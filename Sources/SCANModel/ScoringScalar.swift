@@ -68,7 +68,7 @@ extension Double: ScoringScalar {
 
 extension RawFeatureNorm {
     /// The C kernels' code for this norm (CSCANAttention.h).
-    var kernelCode: Int32 {
+    public var kernelCode: Int32 {
         switch self {
         case .clippedL2norm: return 0
         case .l2norm: return 1
@@ -83,7 +83,7 @@ extension RawFeatureNorm {
 
 extension AggFunc {
     /// The C kernels' code for this aggregation (CSCANAttention.h).
-    var kernelCode: Int32 {
+    public var kernelCode: Int32 {
         switch self {
         case .logSumExp: return 0
         case .mean: return 1

@@ -1,4 +1,5 @@
 import SCANModel
+import CSCANKernels
 
 /// SCAN's stacked cross attention for a whole batch, forward and backward, by the exact shortcut of
 /// DESIGN §5: every quantity of a pair (image i, caption j) is a function of the region-word dot
@@ -16,14 +17,19 @@ struct AttentionCache<T: TrainScalar> {
     var regionOffsets: [Int] = [0]
     var wordOffsets: [Int] = [0]
     var dim = 0
-    /// (NR x NW) P = R W^T.
+    /// (NR x NW) P = R W^T (and padding the fused kernel may read past the end).
     var p: [T] = []
+    /// Gram matrix of every context item (images' regions for t2i, captions' words for i2t), concatenated.
+    var grams: [T] = []
+    var gramOffsets: [Int] = [0]
+    /// Query norms: |W_w| (NW) for t2i, |R_r| (NR) for i2t (and padding).
+    var queryNorms: [T] = []
+    /// The forward computes only the scores; these per-pair quantities are filled by `materialize`
+    /// for the pairs the backward needs (with max_violation, about 3 per image of the batch):
     /// (NR x NW) attention weights a (softmax over the contexts of lambda_softmax * norm(P)).
     var a: [T] = []
     /// (NR x NW) the context Gram matrix times a (per pair).
     var m: [T] = []
-    /// Query norms: |W_w| (NW) for t2i, |R_r| (NR) for i2t.
-    var queryNorms: [T] = []
     /// Per query element of each pair: t2i (BI x NW) at [i][w], i2t (NR x BC) at [r][j].
     var sims: [T] = []
     var weightedNorms: [T] = []
@@ -68,6 +74,9 @@ struct PairView {
 enum CrossAttentionLayer {
     static let cosineEps = 1e-8
 
+    /// The scores of every pair of the batch: P in one gemm, then the fused per-pair kernel of the
+    /// exact scorer (SimilarityScorer's C pass) per context item. The per-pair quantities the
+    /// backward needs are recomputed by `materialize` for the pairs that receive a gradient only.
     static func forward<T: TrainScalar>(regions: UnsafePointer<T>, regionOffsets: [Int],
                                         words: UnsafePointer<T>, wordOffsets: [Int],
                                         dim d: Int, attention at: CrossAttention) -> AttentionCache<T> {
@@ -76,131 +85,172 @@ enum CrossAttentionLayer {
         c.wordOffsets = wordOffsets
         c.dim = d
         let nr = c.regionRows, nw = c.wordColumns, bi = c.imageCount, bc = c.captionCount
-        c.p = [T](repeating: 0, count: nr * nw)
-        c.a = c.p
-        c.m = c.p
-        c.scores = [T](repeating: 0, count: bi * bc)
         let t2i = at.direction == .t2i
-        c.sims = [T](repeating: 0, count: t2i ? bi * nw : nr * bc)
-        c.weightedNorms = c.sims
-        c.queryNorms = [T](repeating: 0, count: t2i ? nw : nr)
-        let lambda = T(at.lambdaSoftmax)
-        let norm = at.rawFeatureNorm
-        let pairs = bi * bc
-        let maxPair = maxPairSize(regionOffsets, wordOffsets)
+        let padding = scan_attend_padding()
+        c.p = [T](repeating: 0, count: nr * nw + padding)
+        c.scores = [T](repeating: 0, count: bi * bc)
+        c.queryNorms = [T](repeating: 0, count: (t2i ? nw : nr) + padding)
+        // Context items: images (t2i) or captions (i2t), as row ranges of their embeddings.
+        let (contexts, contextOffsets) = t2i ? (regions, regionOffsets) : (words, wordOffsets)
+        let (queries, queryOffsets) = t2i ? (words, wordOffsets) : (regions, regionOffsets)
+        let items = contextOffsets.count - 1
+        for k in 0..<items { let n = contextOffsets[k + 1] - contextOffsets[k]; c.gramOffsets.append(c.gramOffsets[k] + n * n) }
+        c.grams = [T](repeating: 0, count: c.gramOffsets[items])
+        let norm = at.rawFeatureNorm.kernelCode, agg = at.aggFunc.kernelCode
+        let lambda = T(at.lambdaSoftmax), lse = T(at.lambdaLSE)
 
         c.p.withUnsafeMutableBufferPointer { pB in
-        c.a.withUnsafeMutableBufferPointer { aB in
-        c.m.withUnsafeMutableBufferPointer { mB in
+        c.grams.withUnsafeMutableBufferPointer { gB in
         c.queryNorms.withUnsafeMutableBufferPointer { qnB in
-        c.sims.withUnsafeMutableBufferPointer { sB in
-        c.weightedNorms.withUnsafeMutableBufferPointer { wnB in
         c.scores.withUnsafeMutableBufferPointer { scB in
-            let P = pB.baseAddress!, A = aB.baseAddress!, M = mB.baseAddress!, QN = qnB.baseAddress!
-            let S = sB.baseAddress!, WN = wnB.baseAddress!, SC = scB.baseAddress!
+            let P = pB.baseAddress!, G = gB.baseAddress!, QN = qnB.baseAddress!, SC = scB.baseAddress!
             // P (NR x NW) = R (NR x D) W^T (D x NW): the one large product.
             PhaseProfiler.measure("attention fwd: P = R W^T (gemm)") {
                 T.gemm(transA: false, transB: true, m: nr, n: nw, k: d, alpha: 1, a: regions, lda: d,
                        b: words, ldb: d, beta: 0, c: P, ldc: nw)
             }
-            let (queries, nq) = t2i ? (words, nw) : (regions, nr)
+            let nq = queryOffsets.last!
             for q in 0..<nq {
                 var ss: T = 0
                 for k in 0..<d { ss += queries[q * d + k] * queries[q * d + k] }
                 QN[q] = ss.squareRoot()
             }
+            let gramOffsets = c.gramOffsets
+            PhaseProfiler.measure("attention fwd: Gram matrices (gemm)") {
+                ConcurrentBLAS.forChunks(items) { range in
+                    for k in range {
+                        let r0 = contextOffsets[k], n = contextOffsets[k + 1] - r0
+                        T.gemm(transA: false, transB: true, m: n, n: n, k: d, alpha: 1, a: contexts + r0 * d, lda: d,
+                               b: contexts + r0 * d, ldb: d, beta: 0, c: G + gramOffsets[k], ldc: n)
+                    }
+                }
+            }
+            PhaseProfiler.measure("attention fwd: per-pair pass (fused C kernel)") {
+                // The kernel wants each context item's rows of P contiguous: P itself for t2i, P^T for i2t.
+                var transposed: [T] = []
+                if !t2i {
+                    transposed = [T](repeating: 0, count: nr * nw + padding)
+                    transposed.withUnsafeMutableBufferPointer { tB in
+                        let PT = tB.baseAddress!
+                        Parallel.forChunks(nw) { cols in
+                            for w in cols { for r in 0..<nr { PT[w * nr + r] = P[r * nw + w] } }
+                        }
+                    }
+                }
+                let segments = queryOffsets.map { Int64($0) }
+                let maxRows = (0..<items).map { contextOffsets[$0 + 1] - contextOffsets[$0] }.max() ?? 0
+                let workCount = scan_attend_workspace(maxRows, nq)
+                transposed.withUnsafeBufferPointer { tB in
+                segments.withUnsafeBufferPointer { sp in
+                    let rowsOfP = t2i ? UnsafePointer(P) : tB.baseAddress!
+                    Parallel.forChunks(items) { range in
+                        let work = UnsafeMutablePointer<T>.allocate(capacity: workCount)
+                        defer { work.deallocate() }
+                        for k in range {
+                            let r0 = contextOffsets[k], n = contextOffsets[k + 1] - r0
+                            T.attend(p: rowsOfP + r0 * nq, ldp: nq, rows: n, cols: nq, gram: G + gramOffsets[k],
+                                     segments: sp.baseAddress!, segmentCount: queryOffsets.count - 1, queryNorms: QN,
+                                     norm: norm, lambda: lambda, agg: agg, lambdaLSE: lse, work: work,
+                                     out: SC + (t2i ? k * bc : k), outStride: t2i ? 1 : bc)
+                        }
+                    }
+                }}
+            }
+        }}}}
+        return c
+    }
+
+    /// Fills a, m, sims and weightedNorms for `pairs` (indices i * BC + j), the intermediate values
+    /// of the forward that the backward of those pairs reads.
+    static func materialize<T: TrainScalar>(_ c: inout AttentionCache<T>, pairs: [Int], attention at: CrossAttention) {
+        let nr = c.regionRows, nw = c.wordColumns, bi = c.imageCount, bc = c.captionCount
+        let t2i = at.direction == .t2i
+        let regionOffsets = c.regionOffsets, wordOffsets = c.wordOffsets
+        c.a = [T](repeating: 0, count: nr * nw)
+        c.m = c.a
+        c.sims = [T](repeating: 0, count: t2i ? bi * nw : nr * bc)
+        c.weightedNorms = c.sims
+        let lambda = T(at.lambdaSoftmax)
+        let norm = at.rawFeatureNorm
+        let maxPair = maxPairSize(regionOffsets, wordOffsets)
+        let gramOffsets = c.gramOffsets
+
+        c.p.withUnsafeBufferPointer { pB in
+        c.grams.withUnsafeBufferPointer { gB in
+        c.queryNorms.withUnsafeBufferPointer { qnB in
+        c.a.withUnsafeMutableBufferPointer { aB in
+        c.m.withUnsafeMutableBufferPointer { mB in
+        c.sims.withUnsafeMutableBufferPointer { sB in
+        c.weightedNorms.withUnsafeMutableBufferPointer { wnB in
+            let P = pB.baseAddress!, G = gB.baseAddress!, QN = qnB.baseAddress!
+            let A = aB.baseAddress!, M = mB.baseAddress!, S = sB.baseAddress!, WN = wnB.baseAddress!
             // Raw norm along the queries, then the softmax over the contexts.
-            PhaseProfiler.measure("attention fwd: raw norm + softmax") {
-                Parallel.forChunks(pairs) { range in
-                    // Y: lambda * norm(P) of a pair, queries x contexts (so that each softmax runs over
-                    // contiguous values); then one row of the raw norm.
-                    var y = [T](repeating: 0, count: 2 * maxPair)
-                    y.withUnsafeMutableBufferPointer { yB in
-                        let Y = yB.baseAddress!, row = Y + maxPair
-                        for pair in range {
-                            let v = PairView(i: pair / bc, j: pair % bc, direction: at.direction,
-                                             regionOffsets: regionOffsets, wordOffsets: wordOffsets)
-                            let nq = v.queries, ncx = v.contexts
-                            for cx in 0..<ncx {
-                                RawNormLayer.forward(P + v.base + cx * v.cs, stride: v.qs, count: nq, norm: norm, y: row)
-                                for q in 0..<nq { Y[q * ncx + cx] = lambda * row[q] }
-                            }
-                            for q in 0..<nq {
-                                let col = Y + q * ncx
-                                var mx = col[0]
-                                for cx in 1..<max(1, ncx) where col[cx] > mx { mx = col[cx] }
-                                FastMath.expInPlace(col, count: ncx, minus: mx)
-                                var total: T = 0
-                                for cx in 0..<ncx { total += col[cx] }
-                                let inv = 1 / total
-                                for cx in 0..<ncx { A[v.base + cx * v.cs + q * v.qs] = col[cx] * inv }
-                            }
+            Parallel.forChunks(pairs.count) { range in
+                // Y: lambda * norm(P) of a pair, queries x contexts (so that each softmax runs over
+                // contiguous values); then one row of the raw norm.
+                var y = [T](repeating: 0, count: 2 * maxPair)
+                y.withUnsafeMutableBufferPointer { yB in
+                    let Y = yB.baseAddress!, row = Y + maxPair
+                    for idx in range {
+                        let pair = pairs[idx]
+                        let v = PairView(i: pair / bc, j: pair % bc, direction: at.direction,
+                                         regionOffsets: regionOffsets, wordOffsets: wordOffsets)
+                        let nq = v.queries, ncx = v.contexts
+                        for cx in 0..<ncx {
+                            RawNormLayer.forward(P + v.base + cx * v.cs, stride: v.qs, count: nq, norm: norm, y: row)
+                            for q in 0..<nq { Y[q * ncx + cx] = lambda * row[q] }
+                        }
+                        for q in 0..<nq {
+                            let col = Y + q * ncx
+                            var mx = col[0]
+                            for cx in 1..<max(1, ncx) where col[cx] > mx { mx = col[cx] }
+                            FastMath.expInPlace(col, count: ncx, minus: mx)
+                            var total: T = 0
+                            for cx in 0..<ncx { total += col[cx] }
+                            let inv = 1 / total
+                            for cx in 0..<ncx { A[v.base + cx * v.cs + q * v.qs] = col[cx] * inv }
                         }
                     }
                 }
             }
-            // M = G a per context item: t2i M_i (R_i x NW) = G_Ri A_i; i2t M[:, j] (NR x W_j) = A[:, j] G_Wj.
-            PhaseProfiler.measure("attention fwd: Gram and G a (gemm)") {
-                if t2i {
-                    ConcurrentBLAS.forChunks(bi) { images in
-                    for i in images {
-                        let r0 = regionOffsets[i], n = regionOffsets[i + 1] - r0
-                        var g = [T](repeating: 0, count: n * n)
-                        g.withUnsafeMutableBufferPointer { gB in
-                            T.gemm(transA: false, transB: true, m: n, n: n, k: d, alpha: 1, a: regions + r0 * d, lda: d,
-                                   b: regions + r0 * d, ldb: d, beta: 0, c: gB.baseAddress!, ldc: n)
-                            T.gemm(transA: false, transB: false, m: n, n: nw, k: n, alpha: 1, a: gB.baseAddress!, lda: n,
-                                   b: A + r0 * nw, ldb: nw, beta: 0, c: M + r0 * nw, ldc: nw)
-                        }
-                    }
-                    }
-                } else {
-                    ConcurrentBLAS.forChunks(bc) { caps in
-                    for j in caps {
-                        let w0 = wordOffsets[j], n = wordOffsets[j + 1] - w0
-                        var g = [T](repeating: 0, count: n * n)
-                        g.withUnsafeMutableBufferPointer { gB in
-                            T.gemm(transA: false, transB: true, m: n, n: n, k: d, alpha: 1, a: words + w0 * d, lda: d,
-                                   b: words + w0 * d, ldb: d, beta: 0, c: gB.baseAddress!, ldc: n)
-                            T.gemm(transA: false, transB: false, m: nr, n: n, k: n, alpha: 1, a: A + w0, lda: nw,
-                                   b: gB.baseAddress!, ldb: n, beta: 0, c: M + w0, ldc: nw)
-                        }
-                    }
+            // M = G a per pair: t2i M (R_i x W_j) = G_Ri A; i2t M (R_i x W_j) = A G_Wj (G symmetric).
+            ConcurrentBLAS.forChunks(pairs.count) { range in
+                for idx in range {
+                    let i = pairs[idx] / bc, j = pairs[idx] % bc
+                    let r0 = regionOffsets[i], rn = regionOffsets[i + 1] - r0
+                    let w0 = wordOffsets[j], wn = wordOffsets[j + 1] - w0
+                    let block = r0 * nw + w0
+                    if t2i {
+                        T.gemm(transA: false, transB: false, m: rn, n: wn, k: rn, alpha: 1, a: G + gramOffsets[i], lda: rn,
+                               b: A + block, ldb: nw, beta: 0, c: M + block, ldc: nw)
+                    } else {
+                        T.gemm(transA: false, transB: false, m: rn, n: wn, k: wn, alpha: 1, a: A + block, lda: nw,
+                               b: G + gramOffsets[j], ldb: wn, beta: 0, c: M + block, ldc: nw)
                     }
                 }
             }
-            // Cosine per query, then the aggregation.
-            let lse = T(at.lambdaLSE)
-            PhaseProfiler.measure("attention fwd: cosine + aggregation") {
-                Parallel.forChunks(pairs) { range in
-                    var s = [T](repeating: 0, count: maxPair)
-                    s.withUnsafeMutableBufferPointer { sBuf in
-                        let sq = sBuf.baseAddress!
-                        for pair in range {
-                            let v = PairView(i: pair / bc, j: pair % bc, direction: at.direction,
-                                             regionOffsets: regionOffsets, wordOffsets: wordOffsets)
-                            for q in 0..<v.queries {
-                                var num: T = 0, wn2: T = 0
-                                var e = v.base + q * v.qs
-                                for _ in 0..<v.contexts {
-                                    num += A[e] * P[e]
-                                    wn2 += A[e] * M[e]
-                                    e += v.cs
-                                }
-                                let wn = max(wn2, 0).squareRoot()
-                                let den = max(QN[v.normBase + q] * wn, T(cosineEps))
-                                let sv = num / den
-                                sq[q] = sv
-                                S[v.qBase + q * v.qStride] = sv
-                                WN[v.qBase + q * v.qStride] = wn
-                            }
-                            SC[pair] = CrossAttention.aggregate(UnsafePointer(sq), count: v.queries, agg: at.aggFunc, lambdaLSE: lse)
+            // Cosine per query element.
+            Parallel.forChunks(pairs.count) { range in
+                for idx in range {
+                    let pair = pairs[idx]
+                    let v = PairView(i: pair / bc, j: pair % bc, direction: at.direction,
+                                     regionOffsets: regionOffsets, wordOffsets: wordOffsets)
+                    for q in 0..<v.queries {
+                        var num: T = 0, wn2: T = 0
+                        var e = v.base + q * v.qs
+                        for _ in 0..<v.contexts {
+                            num += A[e] * P[e]
+                            wn2 += A[e] * M[e]
+                            e += v.cs
                         }
+                        let wn = max(wn2, 0).squareRoot()
+                        let den = max(QN[v.normBase + q] * wn, T(cosineEps))
+                        S[v.qBase + q * v.qStride] = num / den
+                        WN[v.qBase + q * v.qStride] = wn
                     }
                 }
             }
         }}}}}}}
-        return c
     }
 
     static func maxPairSize(_ ro: [Int], _ wo: [Int]) -> Int {
@@ -238,18 +288,22 @@ enum CrossAttentionLayer {
     /// Pairs with a zero score gradient (most of them with max_violation) are skipped; when few
     /// pairs remain, the products with dP are done per pair instead of over the whole matrix
     /// (`denseThreshold` is the fraction of pairs above which the large gemms are used).
-    static func backward<T: TrainScalar>(_ c: AttentionCache<T>, regions: UnsafePointer<T>, words: UnsafePointer<T>,
+    static func backward<T: TrainScalar>(_ forward: AttentionCache<T>, regions: UnsafePointer<T>, words: UnsafePointer<T>,
                                          attention at: CrossAttention, dScores: [T],
                                          dRegions: UnsafeMutablePointer<T>, dWords: UnsafeMutablePointer<T>,
                                          denseThreshold: Double = 0.25) {
-        let d = c.dim
-        let nr = c.regionRows, nw = c.wordColumns, bi = c.imageCount, bc = c.captionCount
+        let d = forward.dim
+        let nr = forward.regionRows, nw = forward.wordColumns, bi = forward.imageCount, bc = forward.captionCount
         let t2i = at.direction == .t2i
-        let ro = c.regionOffsets, wo = c.wordOffsets
+        let ro = forward.regionOffsets, wo = forward.wordOffsets
         let lambda = T(at.lambdaSoftmax)
         let lse = T(at.lambdaLSE)
         let norm = at.rawFeatureNorm
         let active = (0..<(bi * bc)).filter { dScores[$0] != 0 }
+        var c = forward
+        PhaseProfiler.measure("attention bwd: weights of the pairs with a gradient (recomputed)") {
+            materialize(&c, pairs: active, attention: at)
+        }
         var byImage = [[Int]](repeating: [], count: bi), byCaption = [[Int]](repeating: [], count: bc)
         for pair in active {
             byImage[pair / bc].append(pair % bc)

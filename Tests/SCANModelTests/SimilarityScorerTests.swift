@@ -60,6 +60,24 @@ final class SimilarityScorerTests: XCTestCase {
         }
     }
 
+    /// A NaN in an embedding must reach the scores it touches (training stops on a non-finite loss),
+    /// and only those.
+    func testNaNReachesExactlyTheScoresItTouches() {
+        var rng = TestRNG(seed: 5)
+        var images = rng.embeddings(count: 4, lengths: 3...9, dim: 8)
+        let captions = rng.embeddings(count: 5, lengths: 2...11, dim: 8)
+        images.data[images.offsets[2] * 8 + 3] = .nan
+        for direction in CrossAttn.allCases {
+            let att = CrossAttention(direction: direction, rawFeatureNorm: .clippedL2norm, aggFunc: .logSumExp, lambdaSoftmax: 9, lambdaLSE: 6)
+            let s = SimilarityScorer(attention: att).scores(images: images, captions: captions)
+            for i in 0..<4 {
+                for j in 0..<5 {
+                    XCTAssertEqual(s[i * 5 + j].isNaN, i == 2, "\(direction) image \(i) caption \(j): \(s[i * 5 + j])")
+                }
+            }
+        }
+    }
+
     func testFastMatchesReferenceSims() throws {
         let cases = try ReferenceFixtures.cases(kinds: ["model", "train_step", "rect"])
         XCTAssertFalse(cases.isEmpty)
