@@ -133,6 +133,8 @@ enum GRULayer {
         gh.withUnsafeMutableBufferPointer { ghB in
             let gi = giB.baseAddress!, hp = hpB.baseAddress!, out = outB.baseAddress!, ghP = ghB.baseAddress!
             let rP = rB.baseAddress!, zP = zB.baseAddress!, nP = nB.baseAddress!, hnP = hnB.baseAddress!
+            // W_hh^T (H x G) for every step, packed once.
+            let recurrent = PackedWeight(w.whh, ldb: h, transposed: true, k: h, n: g)
             for t in 0..<s.maxLength {
                 let b = s.alive[t]
                 let base = s.stepOffsets[t]
@@ -140,8 +142,7 @@ enum GRULayer {
                 if t > 0 {
                     // gh (b x G) += hprev_t (b x H) W_hh^T (H x G)
                     PhaseProfiler.measure("gru fwd: recurrent step (gemm)") {
-                        T.gemm(transA: false, transB: true, m: b, n: g, k: h, alpha: 1, a: hp + base * h, lda: h,
-                               b: w.whh, ldb: h, beta: 1, c: ghP, ldc: g)
+                        recurrent.multiply(m: b, a: hp + base * h, lda: h, accumulate: true, c: ghP, ldc: g)
                     }
                 }
                 let nextAlive = t + 1 < s.maxLength ? s.alive[t + 1] : 0
@@ -242,6 +243,8 @@ enum GRULayer {
         carry.withUnsafeMutableBufferPointer { carryB in
             let rP = rB.baseAddress!, zP = zB.baseAddress!, nP = nB.baseAddress!, hnP = hnB.baseAddress!
             let hp = hpB.baseAddress!, dgiP = dgiB.baseAddress!, dghP = dghB.baseAddress!, cr = carryB.baseAddress!
+            // W_hh (G x H) for every step, packed once.
+            let recurrent = PackedWeight(w.whh, ldb: h, transposed: false, k: g, n: h)
             for t in (0..<s.maxLength).reversed() {
                 let b = s.alive[t]
                 let base = s.stepOffsets[t]
@@ -271,8 +274,7 @@ enum GRULayer {
                 if t > 0 {
                     // carry (b x H) += dgh_t (b x G) W_hh (G x H)
                     PhaseProfiler.measure("gru bwd: recurrent step (gemm)") {
-                        T.gemm(transA: false, transB: false, m: b, n: h, k: g, alpha: 1, a: dghP + base * g, lda: g,
-                               b: w.whh, ldb: h, beta: 1, c: cr, ldc: h)
+                        recurrent.multiply(m: b, a: dghP + base * g, lda: g, accumulate: true, c: cr, ldc: h)
                     }
                 }
             }
