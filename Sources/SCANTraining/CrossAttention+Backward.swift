@@ -106,7 +106,7 @@ enum CrossAttentionLayer {
             let P = pB.baseAddress!, G = gB.baseAddress!, QN = qnB.baseAddress!, SC = scB.baseAddress!
             // P (NR x NW) = R (NR x D) W^T (D x NW): the one large product.
             PhaseProfiler.measure("attention fwd: P = R W^T (gemm)") {
-                T.gemm(transA: false, transB: true, m: nr, n: nw, k: d, alpha: 1, a: regions, lda: d,
+                ConcurrentBLAS.gemm(transA: false, transB: true, m: nr, n: nw, k: d, alpha: 1, a: regions, lda: d,
                        b: words, ldb: d, beta: 0, c: P, ldc: nw)
             }
             let nq = queryOffsets.last!
@@ -385,9 +385,9 @@ enum CrossAttentionLayer {
             PhaseProfiler.measure("attention bwd: dP W, dP^T R (gemm)") {
                 if dense {
                     // dR (NR x D) += dP (NR x NW) W (NW x D); dW (NW x D) += dP^T R.
-                    T.gemm(transA: false, transB: false, m: nr, n: d, k: nw, alpha: 1, a: DP, lda: nw,
+                    ConcurrentBLAS.gemm(transA: false, transB: false, m: nr, n: d, k: nw, alpha: 1, a: DP, lda: nw,
                            b: words, ldb: d, beta: 1, c: dRegions, ldc: d)
-                    T.gemm(transA: true, transB: false, m: nw, n: d, k: nr, alpha: 1, a: DP, lda: nw,
+                    ConcurrentBLAS.gemm(transA: true, transB: false, m: nw, n: d, k: nr, alpha: 1, a: DP, lda: nw,
                            b: regions, ldb: d, beta: 1, c: dWords, ldc: d)
                 } else {
                     // Per pair, grouped by image for dR and by caption for dW (no two chunks write the same rows).

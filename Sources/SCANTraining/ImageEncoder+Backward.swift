@@ -25,7 +25,7 @@ enum ImageEncoderLayer {
             for r in 0..<rows { (pre.baseAddress! + r * embed).update(from: bias, count: embed) }
             // pre (N x D) += features (N x F) W^T (F x D)
             PhaseProfiler.measure("image fwd: fc (gemm)") {
-                T.gemm(transA: false, transB: true, m: rows, n: embed, k: imgDim, alpha: 1,
+                ConcurrentBLAS.gemm(transA: false, transB: true, m: rows, n: embed, k: imgDim, alpha: 1,
                        a: features, lda: imgDim, b: weight, ldb: imgDim, beta: 1, c: pre.baseAddress!, ldc: embed)
             }
         }
@@ -54,7 +54,7 @@ enum ImageEncoderLayer {
         var dPreStore: [T] = []
         let body = { (dPre: UnsafePointer<T>) in
             PhaseProfiler.measure("image bwd: dW (gemm)") {
-                T.gemm(transA: true, transB: false, m: embed, n: imgDim, k: rows, alpha: 1,
+                ConcurrentBLAS.gemm(transA: true, transB: false, m: embed, n: imgDim, k: rows, alpha: 1,
                        a: dPre, lda: embed, b: features, ldb: imgDim, beta: 1, c: dWeight, ldc: imgDim)
             }
             Buffers.addColumnSums(dPre, rows: rows, dim: embed, ld: embed, into: dBias)
