@@ -6,7 +6,7 @@
 //
 // Written with 32-byte vector types so that one source serves every clone (AVX-512, AVX2+FMA,
 // SSE2), and the same template serves float and double.
-#include "CSCANAttention.h"
+#include "CSCANKernels.h"
 #include <math.h>
 #include <string.h>
 
@@ -217,23 +217,6 @@ DEFINE_EXP_LIBM(f64_base, , v2d, 2)
 DEFINE_KERNELS(f32_base, , float, v4f, v4i, int, 4, sqrtf, logf)
 DEFINE_KERNELS(f64_base, , double, v2d, v2l, long long, 2, sqrt, log)
 
-static int forced_isa = -1;
-
-void scan_attend_force_isa(int isa) { forced_isa = isa; }
-
-int scan_attend_isa(void) {
-    static int detected = -1;  // a benign race: every thread computes the same value
-    if (forced_isa >= 0) return forced_isa;
-    if (detected < 0) {
-        detected = 0;
-#ifdef SCAN_X86
-        __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) detected = 1;
-#endif
-    }
-    return detected;
-}
-
 #define SCAN_ATTEND_ARGS(T) const T *p, size_t ldp, size_t rows, size_t cols, const T *gram,         \
     const int64_t *seg, size_t nseg, const T *qnorm, int norm, T lambda, int agg, T lambda_lse,       \
     T *work, T *out, ptrdiff_t out_stride
@@ -241,14 +224,14 @@ int scan_attend_isa(void) {
 
 void scan_attend_f32(SCAN_ATTEND_ARGS(float)) {
 #ifdef SCAN_X86
-    if (scan_attend_isa() == 1) { attend_f32_avx2(SCAN_ATTEND_PASS); return; }
+    if (scan_vector_build() == 1) { attend_f32_avx2(SCAN_ATTEND_PASS); return; }
 #endif
     attend_f32_base(SCAN_ATTEND_PASS);
 }
 
 void scan_attend_f64(SCAN_ATTEND_ARGS(double)) {
 #ifdef SCAN_X86
-    if (scan_attend_isa() == 1) { attend_f64_avx2(SCAN_ATTEND_PASS); return; }
+    if (scan_vector_build() == 1) { attend_f64_avx2(SCAN_ATTEND_PASS); return; }
 #endif
     attend_f64_base(SCAN_ATTEND_PASS);
 }

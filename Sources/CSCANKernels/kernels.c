@@ -28,6 +28,17 @@ int scan_cpu_has_avx2(void) {
 #endif
 }
 
+static int forced_build = -1;
+
+void scan_force_vector_build(int build) { forced_build = build; }
+
+int scan_vector_build(void) {
+    static int detected = -1;  // a benign race: every thread computes the same value
+    if (forced_build >= 0) return forced_build;
+    if (detected < 0) detected = scan_cpu_has_avx2();
+    return detected;
+}
+
 static inline float half_to_float(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
     uint32_t exp = (h >> 10) & 0x1fu;

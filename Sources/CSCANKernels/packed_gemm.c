@@ -7,7 +7,7 @@
 // floats row by row (kcb = SCAN_KC except in the last k-block). The kernel walks the packed
 // buffer in exactly this order, so it streams through memory once per call; one panel block
 // (16 KB) stays in L1 while every row block of A is multiplied by it.
-#include "CSCANPackedGemm.h"
+#include "CSCANKernels.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -162,24 +162,6 @@ DEFINE_GEMM(avx2, SCAN_AVX2, v8f, 8, FMA_FUSED)
 #endif
 DEFINE_GEMM(base, , v4f, 4, FMA_SPLIT)
 
-static int forced_isa = -1;
-
-void scan_gemm_force_isa(int isa) { forced_isa = isa; }
-
-int scan_gemm_isa(void) {
-    static int detected = -1;  // a benign race: every thread computes the same value
-    if (forced_isa >= 0) return forced_isa;
-    if (detected < 0) {
-        int d = 0;
-#ifdef SCAN_X86
-        __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) d = 1;
-#endif
-        detected = d;
-    }
-    return detected;
-}
-
 void scan_gemm_packed_f32(size_t m, size_t n, size_t k, const float *a, size_t lda,
                           const float *packed, int accumulate, float *c, size_t ldc) {
     if (m == 0 || n == 0) return;
@@ -195,7 +177,7 @@ void scan_gemm_packed_f32(size_t m, size_t n, size_t k, const float *a, size_t l
     float *work = malloc(mc * SCAN_KC * sizeof(float));
     if (!work) { work = small; mc = SCAN_MR; }
 #ifdef SCAN_X86
-    if (scan_gemm_isa() == 1) gemm_avx2(m, n, k, a, lda, packed, accumulate, c, ldc, mc, work);
+    if (scan_vector_build() == 1) gemm_avx2(m, n, k, a, lda, packed, accumulate, c, ldc, mc, work);
     else
 #endif
     gemm_base(m, n, k, a, lda, packed, accumulate, c, ldc, mc, work);

@@ -8,11 +8,11 @@ import XCTest
 final class PackedGemmTests: XCTestCase {
     /// The builds this CPU can run: baseline always, AVX2+FMA where the CPU has it.
     var builds: [Int32] {
-        scan_gemm_force_isa(-1)
-        return scan_gemm_isa() == 1 ? [0, 1] : [0]
+        scan_force_vector_build(-1)
+        return scan_vector_build() == 1 ? [0, 1] : [0]
     }
 
-    override func tearDown() { scan_gemm_force_isa(-1) }
+    override func tearDown() { scan_force_vector_build(-1) }
 
     /// Runs one product with both routes; returns the largest error over the tolerance's scale
     /// (a failure is > 1), and whether anything outside the m x n block of C changed.
@@ -50,8 +50,8 @@ final class PackedGemmTests: XCTestCase {
         let ns = [1, 15, 16, 17, 50, 3000]
         let ks = [0, 1, 5, 256, 300, 1030]
         for isa in builds {
-            scan_gemm_force_isa(isa)
-            XCTAssertEqual(scan_gemm_isa(), isa)
+            scan_force_vector_build(isa)
+            XCTAssertEqual(scan_vector_build(), isa)
             var rng = TestRNG(seed: 11 + UInt64(isa))
             var cases = 0
             for m in ms {
@@ -79,7 +79,7 @@ final class PackedGemmTests: XCTestCase {
     func testGRUShapes() {
         var rng = TestRNG(seed: 5)
         for isa in builds {
-            scan_gemm_force_isa(isa)
+            scan_force_vector_build(isa)
             for m in [128, 1] {
                 let (fwd, p1) = compare(m: m, n: 3072, k: 1024, trans: true, accumulate: false, rng: &rng)
                 let (bwd, p2) = compare(m: m, n: 1024, k: 3072, trans: false, accumulate: true, rng: &rng)
@@ -95,7 +95,7 @@ final class PackedGemmTests: XCTestCase {
     func testNeverWritesOutsideTheBlock() {
         var rng = TestRNG(seed: 7)
         for isa in builds {
-            scan_gemm_force_isa(isa)
+            scan_force_vector_build(isa)
             for (m, n, k) in [(1, 1, 3), (7, 17, 40), (13, 33, 257), (6, 16, 5), (8, 31, 300)] {
                 let ldc = n + 9, rows = m + 2
                 let a = (0..<(m * k)).map { _ in rng.uniform(-1, 1) }

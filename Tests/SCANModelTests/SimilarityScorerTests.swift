@@ -38,10 +38,10 @@ final class SimilarityScorerTests: XCTestCase {
         var rng = TestRNG(seed: 11)
         let images = rng.embeddings(count: 14, lengths: 1...40, dim: 16)
         let captions = rng.embeddings(count: 23, lengths: 1...21, dim: 16)
-        let detected = scan_attend_isa()
-        defer { scan_attend_force_isa(-1) }
+        let detected = scan_vector_build()
+        defer { scan_force_vector_build(-1) }
         for isa in Set([detected, 0]).sorted() {
-            scan_attend_force_isa(Int32(isa))
+            scan_force_vector_build(Int32(isa))
             for direction in CrossAttn.allCases {
                 for norm in RawFeatureNorm.allCases {
                     let att = CrossAttention(direction: direction, rawFeatureNorm: norm, aggFunc: .logSumExp,

@@ -72,7 +72,7 @@ struct Similarity: ParsableCommand {
     var cocoSliceImages = 0
 
     func run() throws {
-        print("OpenBLAS kernel: \(BLAS.coreName), threads: \(BLAS.threadCount), cores: \(Parallel.cores), attention kernel build: \(scan_attend_isa() == 1 ? "AVX2+FMA" : "baseline")")
+        print("OpenBLAS kernel: \(BLAS.coreName), threads: \(BLAS.threadCount), cores: \(Parallel.cores), attention kernel build: \(scan_vector_build() == 1 ? "AVX2+FMA" : "baseline")")
         let peakSquare = sgemmRate(m: 4096, n: 4096, k: 4096, repeats: 3)
         let peakScan = sgemmRate(m: 4608, n: 2048, k: 1024)
         print(String(format: "sgemm 4096^3: %.1f GFLOP/s; SCAN-shaped 4608x2048x1024: %.1f GFLOP/s", peakSquare, peakScan))
@@ -159,7 +159,7 @@ struct PackedGemmBench: ParsableCommand {
         let threads = BLAS.threadCount
         BLAS.setThreadCount(1)
         defer { BLAS.setThreadCount(threads) }
-        print("OpenBLAS kernel: \(BLAS.coreName), 1 thread; packed kernel build: \(scan_gemm_isa() == 1 ? "AVX2+FMA" : "baseline")")
+        print("OpenBLAS kernel: \(BLAS.coreName), 1 thread; packed kernel build: \(scan_vector_build() == 1 ? "AVX2+FMA" : "baseline")")
         print(String(format: "sgemm 2048^3 (OpenBLAS, 1 thread): %.1f GFLOP/s", sgemmRate(m: 2048, n: 2048, k: 2048, repeats: 3)))
         let hidden = 1024, gates = 3 * hidden
         var rng = BenchRNG(seed: 9)

@@ -22,10 +22,6 @@ enum {
     SCAN_AGG_SUM = 3
 };
 
-/// The build of the attention kernels in use: 1 = AVX2+FMA, 0 = baseline vectors.
-int scan_attend_isa(void);
-/// Tests: force a build (0 or 1; 1 only where the CPU has AVX2+FMA), or -1 to choose by the CPU again.
-void scan_attend_force_isa(int isa);
 
 /// Elements past the end that `scan_attend_*` may read in p (after its last row) and in qnorm
 /// (after cols): the kernel works on whole column tiles; what it reads there never reaches a score.

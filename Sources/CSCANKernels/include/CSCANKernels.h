@@ -10,6 +10,12 @@ int scan_cpu_has_avx512f(void);
 /// 1 when the running CPU has AVX2 and FMA, else 0.
 int scan_cpu_has_avx2(void);
 
+/// Which build of the vector kernels (attention, packed gemm) runs: 1 = AVX2+FMA (also on AVX-512
+/// CPUs), 0 = baseline vectors. Chosen by the CPU once.
+int scan_vector_build(void);
+/// Tests: force a build (0, or 1 where the CPU has AVX2+FMA), or -1 to choose by the CPU again.
+void scan_force_vector_build(int build);
+
 /// IEEE half <-> single conversion of n values (round to nearest even).
 void scan_f16_to_f32(const uint16_t *src, float *dst, size_t n);
 void scan_f32_to_f16(const float *src, uint16_t *dst, size_t n);

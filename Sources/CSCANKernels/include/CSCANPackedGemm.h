@@ -16,9 +16,5 @@ void scan_pack_f32(const float *b, size_t ldb, int trans, size_t k, size_t n, fl
 void scan_gemm_packed_f32(size_t m, size_t n, size_t k, const float *a, size_t lda,
                           const float *packed, int accumulate, float *c, size_t ldc);
 
-/// The build of the packed kernel in use: 1 = AVX2+FMA, 0 = baseline vectors.
-int scan_gemm_isa(void);
-/// Tests: force a build (0 or 1; 1 only where the CPU has AVX2+FMA), or -1 to choose by the CPU again.
-void scan_gemm_force_isa(int isa);
 
 #endif
