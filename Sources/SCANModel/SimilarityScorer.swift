@@ -64,7 +64,9 @@ public struct SimilarityScorer: Sendable {
     /// The work is a list of tiles (a range of context items x a range of query items). Each core
     /// takes the next tile, computes its products with a single-threaded sgemm and scores its pairs
     /// at once while they are in cache. Two single-threaded products run as fast as one shared one
-    /// here, and no BLAS thread spins idle while the cores do the per-pair work.
+    /// here, and no BLAS thread spins idle while the cores do the per-pair work. OpenBLAS's thread
+    /// count is process-wide: it is 1 while this runs and restored afterwards, so callers that use
+    /// BLAS on other threads at the same time get single-threaded products meanwhile.
     public func scores<T: ScoringScalar>(images: EmbeddingSet, captions: EmbeddingSet, as: T.Type,
                                          progress: ((_ done: Int, _ total: Int) -> Void)? = nil) -> [T] {
         precondition(images.dim == captions.dim, "image and caption embeddings differ in dimension")
@@ -105,7 +107,8 @@ public struct SimilarityScorer: Sendable {
             gram.withUnsafeBufferPointer { gp in
             queryNorms.withUnsafeBufferPointer { qn in
                 Parallel.forChunks(min(Parallel.cores, tiles.count)) { _ in
-                    // Buffers allocated once per worker: sgemm overwrites the products, so they need no zeroing.
+                    // Buffers once per worker, not per tile (zeroing tens of MB per tile cost a fifth of
+                    // the product in page faults); zeroed once so that the padding the kernel reads is defined.
                     let p = UnsafeMutablePointer<T>.allocate(capacity: pCount + padding)
                     p.initialize(repeating: 0, count: pCount + padding)
                     let work = UnsafeMutablePointer<T>.allocate(capacity: workCount)
