@@ -226,6 +226,36 @@ public struct Tokenizer: Sendable, Hashable {
 
     // MARK: - Generic substitutions
 
+    /// Left-to-right, non-overlapping rewriting: the scaffold of every substitution below. At each
+    /// position `match(i, &replacement)` either appends the replacement of a match starting at i and
+    /// returns how many scalars it consumed, or returns 0 (appending nothing) and the scalar is kept. `t` itself comes
+    /// back when nothing matched, which is what most rules do to most captions, without a copy.
+    @inline(__always)
+    static func rewrite(_ t: [Scalar], _ match: (_ i: Int, _ replacement: inout [Scalar]) -> Int) -> [Scalar] {
+        var out: [Scalar] = []
+        var replacement: [Scalar] = []
+        var changed = false
+        var i = 0
+        while i < t.count {
+            // `match` appends only when it matches, so the buffer is cleared after each use only.
+            let consumed = match(i, &replacement)
+            if consumed > 0 {
+                if !changed {
+                    out.reserveCapacity(t.count + 16)
+                    out.append(contentsOf: t[0..<i])
+                    changed = true
+                }
+                out.append(contentsOf: replacement)
+                replacement.removeAll(keepingCapacity: true)
+                i += consumed
+            } else {
+                if changed { out.append(t[i]) }
+                i += 1
+            }
+        }
+        return changed ? out : t
+    }
+
     /// Every character matching `predicate` becomes " c ".
     static func padEach(_ t: [Scalar], _ predicate: (Scalar) -> Bool) -> [Scalar] {
         guard t.contains(where: predicate) else { return t }
@@ -245,80 +275,50 @@ public struct Tokenizer: Sendable, Hashable {
 
     /// Non-overlapping left-to-right replacement of a literal.
     static func replaceLiteral(_ t: [Scalar], _ pattern: [Scalar], with replacement: [Scalar]) -> [Scalar] {
-        let n = t.count
         let m = pattern.count
-        var out: [Scalar] = []
-        out.reserveCapacity(n + 16)
-        var i = 0
-        var changed = false
-        while i < n {
-            if i + m <= n && t[i] == pattern[0] && t[i..<(i + m)].elementsEqual(pattern) {
-                out.append(contentsOf: replacement)
-                i += m
-                changed = true
-            } else {
-                out.append(t[i])
-                i += 1
-            }
+        return rewrite(t) { i, out in
+            guard i + m <= t.count && t[i] == pattern[0] && t[i..<(i + m)].elementsEqual(pattern) else { return 0 }
+            out.append(contentsOf: replacement)
+            return m
         }
-        return changed ? out : t
     }
 
     // MARK: - STARTING_QUOTES
 
     /// `([«“‘„]|[`]+)` -> `" \1 "`.
     static func padOpeningQuotesAndBackticks(_ t: [Scalar]) -> [Scalar] {
-        var out: [Scalar] = []
-        out.reserveCapacity(t.count + 8)
-        var i = 0
-        while i < t.count {
+        rewrite(t) { i, out in
             let c = t[i]
             if c == "«" || c == "“" || c == "‘" || c == "„" {
-                out.append(" ")
-                out.append(c)
-                out.append(" ")
-                i += 1
-            } else if c == "`" {
-                out.append(" ")
-                while i < t.count && t[i] == "`" {
-                    out.append("`")
-                    i += 1
-                }
-                out.append(" ")
-            } else {
-                out.append(c)
-                i += 1
+                out.append(contentsOf: [" ", c, " "])
+                return 1
             }
+            guard c == "`" else { return 0 }
+            var j = i
+            while j < t.count && t[j] == "`" { j += 1 }
+            out.append(" ")
+            out.append(contentsOf: t[i..<j])
+            out.append(" ")
+            return j - i
         }
-        return out
     }
 
     /// `([ \(\[{<])(\"|\'{2})` -> "\1 `` ".
     static func openingDoubleQuotes(_ t: [Scalar]) -> [Scalar] {
         let n = t.count
-        var out: [Scalar] = []
-        out.reserveCapacity(n + 8)
-        var i = 0
-        while i < n {
+        return rewrite(t) { i, out in
             let c = t[i]
-            if c == " " || c == "(" || c == "[" || c == "{" || c == "<" {
-                var quoteLength = 0
-                if i + 1 < n && t[i + 1] == "\"" {
-                    quoteLength = 1
-                } else if i + 2 < n && t[i + 1] == "'" && t[i + 2] == "'" {
-                    quoteLength = 2
-                }
-                if quoteLength > 0 {
-                    out.append(c)
-                    out.append(contentsOf: [" ", "`", "`", " "] as [Scalar])
-                    i += 1 + quoteLength
-                    continue
-                }
+            guard c == " " || c == "(" || c == "[" || c == "{" || c == "<" else { return 0 }
+            var quoteLength = 0
+            if i + 1 < n && t[i + 1] == "\"" {
+                quoteLength = 1
+            } else if i + 2 < n && t[i + 1] == "'" && t[i + 2] == "'" {
+                quoteLength = 2
             }
-            out.append(c)
-            i += 1
+            guard quoteLength > 0 else { return 0 }
+            out.append(contentsOf: [c, " ", "`", "`", " "])
+            return 1 + quoteLength
         }
-        return out
     }
 
     private static let apostropheClitics: [[Scalar]] = ["re", "ve", "ll", "m", "t", "s", "d", "n"].map(scalars)
@@ -383,24 +383,12 @@ public struct Tokenizer: Sendable, Hashable {
 
     /// `([:,])([^\d])` -> `" \1 \2"`.
     static func commaColonBeforeNonDigit(_ t: [Scalar]) -> [Scalar] {
-        let n = t.count
-        var out: [Scalar] = []
-        out.reserveCapacity(n + 16)
-        var i = 0
-        while i < n {
+        rewrite(t) { i, out in
             let c = t[i]
-            if (c == ":" || c == ",") && i + 1 < n && !isDecimalDigit(t[i + 1]) {
-                out.append(" ")
-                out.append(c)
-                out.append(" ")
-                out.append(t[i + 1])
-                i += 2
-            } else {
-                out.append(c)
-                i += 1
-            }
+            guard (c == ":" || c == ",") && i + 1 < t.count && !isDecimalDigit(t[i + 1]) else { return 0 }
+            out.append(contentsOf: [" ", c, " ", t[i + 1]])
+            return 2
         }
-        return out
     }
 
     /// `([:,])$` -> `" \1 "`; `$` matches at the end or before a final newline.
@@ -423,43 +411,24 @@ public struct Tokenizer: Sendable, Hashable {
 
     /// `\.{2,}` -> `" \g<0> "`.
     static func padDotRuns(_ t: [Scalar]) -> [Scalar] {
-        let n = t.count
-        var out: [Scalar] = []
-        out.reserveCapacity(n + 8)
-        var i = 0
-        while i < n {
-            if t[i] == "." {
-                var j = i
-                while j < n && t[j] == "." { j += 1 }
-                if j - i >= 2 { out.append(" ") }
-                out.append(contentsOf: t[i..<j])
-                if j - i >= 2 { out.append(" ") }
-                i = j
-            } else {
-                out.append(t[i])
-                i += 1
-            }
+        rewrite(t) { i, out in
+            var j = i
+            while j < t.count && t[j] == "." { j += 1 }
+            guard j - i >= 2 else { return 0 }
+            out.append(" ")
+            out.append(contentsOf: t[i..<j])
+            out.append(" ")
+            return j - i
         }
-        return out
     }
 
     /// `([^'])' ` -> `"\1 ' "`.
     static func apostropheBeforeSpace(_ t: [Scalar]) -> [Scalar] {
-        let n = t.count
-        var out: [Scalar] = []
-        out.reserveCapacity(n + 8)
-        var i = 0
-        while i < n {
-            if t[i] != "'" && i + 2 < n && t[i + 1] == "'" && t[i + 2] == " " {
-                out.append(t[i])
-                out.append(contentsOf: [" ", "'", " "] as [Scalar])
-                i += 3
-            } else {
-                out.append(t[i])
-                i += 1
-            }
+        rewrite(t) { i, out in
+            guard t[i] != "'" && i + 2 < t.count && t[i + 1] == "'" && t[i + 2] == " " else { return 0 }
+            out.append(contentsOf: [t[i], " ", "'", " "])
+            return 3
         }
-        return out
     }
 
     // MARK: - ENDING_QUOTES
@@ -484,56 +453,35 @@ public struct Tokenizer: Sendable, Hashable {
     /// `([^' ])('[sS]|'[mM]|'[dD]|') ` -> `"\1 \2 "`.
     static func splitShortClitics(_ t: [Scalar]) -> [Scalar] {
         let n = t.count
-        var out: [Scalar] = []
-        out.reserveCapacity(n + 8)
-        var i = 0
-        while i < n {
+        return rewrite(t) { i, out in
             let c = t[i]
-            if c != "'" && c != " " && i + 2 < n && t[i + 1] == "'" {
-                let next = t[i + 2]
-                let isLetter = next == "s" || next == "S" || next == "m" || next == "M" || next == "d" || next == "D"
-                if isLetter && i + 3 < n && t[i + 3] == " " {
-                    out.append(contentsOf: [c, " ", "'", next, " "])
-                    i += 4
-                    continue
-                }
-                if next == " " {
-                    out.append(contentsOf: [c, " ", "'", " "])
-                    i += 3
-                    continue
-                }
+            guard c != "'" && c != " " && i + 2 < n && t[i + 1] == "'" else { return 0 }
+            let next = t[i + 2]
+            let isLetter = next == "s" || next == "S" || next == "m" || next == "M" || next == "d" || next == "D"
+            if isLetter && i + 3 < n && t[i + 3] == " " {
+                out.append(contentsOf: [c, " ", "'", next, " "])
+                return 4
             }
-            out.append(c)
-            i += 1
+            guard next == " " else { return 0 }
+            out.append(contentsOf: [c, " ", "'", " "])
+            return 3
         }
-        return out
     }
 
     private static let longClitics: [[Scalar]] = ["'ll", "'LL", "'re", "'RE", "'ve", "'VE", "n't", "N'T"].map(scalars)
 
     /// `([^' ])('ll|'LL|'re|'RE|'ve|'VE|n't|N'T) ` -> `"\1 \2 "`.
     static func splitLongClitics(_ t: [Scalar]) -> [Scalar] {
-        let n = t.count
-        var out: [Scalar] = []
-        out.reserveCapacity(n + 8)
-        var i = 0
-        while i < n {
+        rewrite(t) { i, out in
             let c = t[i]
-            if c != "'" && c != " " && i + 4 < n && t[i + 4] == " " && (t[i + 2] == "'" || t[i + 1] == "'") {
-                let candidate = t[(i + 1)..<(i + 4)]
-                if longClitics.contains(where: { candidate.elementsEqual($0) }) {
-                    out.append(c)
-                    out.append(" ")
-                    out.append(contentsOf: candidate)
-                    out.append(" ")
-                    i += 5
-                    continue
-                }
-            }
-            out.append(c)
-            i += 1
+            guard c != "'" && c != " " && i + 4 < t.count && t[i + 4] == " " && (t[i + 2] == "'" || t[i + 1] == "'") else { return 0 }
+            let candidate = t[(i + 1)..<(i + 4)]
+            guard longClitics.contains(where: { candidate.elementsEqual($0) }) else { return 0 }
+            out.append(contentsOf: [c, " "])
+            out.append(contentsOf: candidate)
+            out.append(" ")
+            return 5
         }
-        return out
     }
 
     // MARK: - CONTRACTIONS2 / CONTRACTIONS3 (stdlib `re`)
@@ -543,67 +491,37 @@ public struct Tokenizer: Sendable, Hashable {
         let n = t.count
         let whole = first + second
         let m = whole.count
-        var out: [Scalar] = []
-        var i = 0
-        var changed = false
-        while i < n {
-            if i + m <= n
-                && hasPrefixIgnoringCase(t, at: i, whole, dotlessI: true)
-                && isBoundary(t, i, word: isReWord) {
-                let e = i + m
-                let endOK = needsSpaceAfter ? (e < n && isPythonSpace(t[e])) : isBoundary(t, e, word: isReWord)
-                if endOK {
-                    if !changed {
-                        out.reserveCapacity(n + 8)
-                        out.append(contentsOf: t[0..<i])
-                        changed = true
-                    }
-                    out.append(" ")
-                    out.append(contentsOf: t[i..<(i + first.count)])
-                    out.append(" ")
-                    out.append(contentsOf: t[(i + first.count)..<e])
-                    out.append(" ")
-                    i = e
-                    continue
-                }
-            }
-            if changed { out.append(t[i]) }
-            i += 1
+        return rewrite(t) { i, out in
+            guard i + m <= n && hasPrefixIgnoringCase(t, at: i, whole, dotlessI: true) && isBoundary(t, i, word: isReWord) else { return 0 }
+            let e = i + m
+            let endOK = needsSpaceAfter ? (e < n && isPythonSpace(t[e])) : isBoundary(t, e, word: isReWord)
+            guard endOK else { return 0 }
+            out.append(" ")
+            out.append(contentsOf: t[i..<(i + first.count)])
+            out.append(" ")
+            out.append(contentsOf: t[(i + first.count)..<e])
+            out.append(" ")
+            return m
         }
-        return changed ? out : t
     }
 
     private static let apostropheT: [Scalar] = ["'", "t"]
 
     /// `(?i) ('t)(second)\b` -> `" \1 \2 "`.
     static func splitTContraction(_ t: [Scalar], _ second: [Scalar]) -> [Scalar] {
-        let n = t.count
         let whole = apostropheT + second
         let m = whole.count
-        var out: [Scalar] = []
-        var i = 0
-        var changed = false
-        while i < n {
-            if t[i] == " " && i + 1 + m <= n
+        return rewrite(t) { i, out in
+            guard t[i] == " " && i + 1 + m <= t.count
                 && hasPrefixIgnoringCase(t, at: i + 1, whole, dotlessI: true)
-                && isBoundary(t, i + 1 + m, word: isReWord) {
-                if !changed {
-                    out.reserveCapacity(n + 8)
-                    out.append(contentsOf: t[0..<i])
-                    changed = true
-                }
-                out.append(" ")
-                out.append(contentsOf: t[(i + 1)..<(i + 3)])
-                out.append(" ")
-                out.append(contentsOf: t[(i + 3)..<(i + 1 + m)])
-                out.append(" ")
-                i += 1 + m
-                continue
-            }
-            if changed { out.append(t[i]) }
-            i += 1
+                && isBoundary(t, i + 1 + m, word: isReWord) else { return 0 }
+            out.append(" ")
+            out.append(contentsOf: t[(i + 1)..<(i + 3)])
+            out.append(" ")
+            out.append(contentsOf: t[(i + 3)..<(i + 1 + m)])
+            out.append(" ")
+            return 1 + m
         }
-        return changed ? out : t
     }
 
     // MARK: - str.split()
