@@ -416,49 +416,32 @@ enum CrossAttentionLayer {
 
             // Gram terms: dG = sum_q dwn2_q a_q a_q^T per context item; dX += (dG + dG^T) X = 2 dG X.
             PhaseProfiler.measure("attention bwd: Gram terms (gemm)") {
-                if t2i {
-                    ConcurrentBLAS.forChunks(bi) { images in
-                    for i in images where !byImage[i].isEmpty {
-                        let r0 = ro[i], n = ro[i + 1] - r0
+                // Context items with their partners: images and captions (t2i), or the reverse. A pair's
+                // block holds the context item's rows (t2i) or columns (i2t) of A and AD.
+                let (items, partners, contextOffsets, partnerOffsets, X, dX) = t2i
+                    ? (bi, byImage, ro, wo, regions, dRegions) : (bc, byCaption, wo, ro, words, dWords)
+                ConcurrentBLAS.forChunks(items) { range in
+                    for k in range where !partners[k].isEmpty {
+                        let c0 = contextOffsets[k], n = contextOffsets[k + 1] - c0
                         var g = [T](repeating: 0, count: n * n)
                         g.withUnsafeMutableBufferPointer { gB in
                             let G = gB.baseAddress!
+                            // G (+)= the block's a a^T weighted by dwn2, over `count` partner rows or columns.
+                            func accumulate(partnerStart: Int, count: Int, beta: T) {
+                                let offset = t2i ? c0 * nw + partnerStart : partnerStart * nw + c0
+                                T.gemm(transA: !t2i, transB: t2i, m: n, n: n, k: count, alpha: 1, a: A + offset, lda: nw,
+                                       b: AD + offset, ldb: nw, beta: beta, c: G, ldc: n)
+                            }
                             if dense {
-                                T.gemm(transA: false, transB: true, m: n, n: n, k: nw, alpha: 1, a: A + r0 * nw, lda: nw,
-                                       b: AD + r0 * nw, ldb: nw, beta: 0, c: G, ldc: n)
+                                accumulate(partnerStart: 0, count: partnerOffsets.last!, beta: 0)
                             } else {
-                                for j in byImage[i] {
-                                    let w0 = wo[j], wn = wo[j + 1] - w0
-                                    T.gemm(transA: false, transB: true, m: n, n: n, k: wn, alpha: 1, a: A + r0 * nw + w0, lda: nw,
-                                           b: AD + r0 * nw + w0, ldb: nw, beta: 1, c: G, ldc: n)
+                                for q in partners[k] {
+                                    accumulate(partnerStart: partnerOffsets[q], count: partnerOffsets[q + 1] - partnerOffsets[q], beta: 1)
                                 }
                             }
                             T.gemm(transA: false, transB: false, m: n, n: d, k: n, alpha: 2, a: G, lda: n,
-                                   b: regions + r0 * d, ldb: d, beta: 1, c: dRegions + r0 * d, ldc: d)
+                                   b: X + c0 * d, ldb: d, beta: 1, c: dX + c0 * d, ldc: d)
                         }
-                    }
-                    }
-                } else {
-                    ConcurrentBLAS.forChunks(bc) { caps in
-                    for j in caps where !byCaption[j].isEmpty {
-                        let w0 = wo[j], n = wo[j + 1] - w0
-                        var g = [T](repeating: 0, count: n * n)
-                        g.withUnsafeMutableBufferPointer { gB in
-                            let G = gB.baseAddress!
-                            if dense {
-                                T.gemm(transA: true, transB: false, m: n, n: n, k: nr, alpha: 1, a: A + w0, lda: nw,
-                                       b: AD + w0, ldb: nw, beta: 0, c: G, ldc: n)
-                            } else {
-                                for i in byCaption[j] {
-                                    let r0 = ro[i], rn = ro[i + 1] - r0
-                                    T.gemm(transA: true, transB: false, m: n, n: n, k: rn, alpha: 1, a: A + r0 * nw + w0, lda: nw,
-                                           b: AD + r0 * nw + w0, ldb: nw, beta: 1, c: G, ldc: n)
-                                }
-                            }
-                            T.gemm(transA: false, transB: false, m: n, n: d, k: n, alpha: 2, a: G, lda: n,
-                                   b: words + w0 * d, ldb: d, beta: 1, c: dWords + w0 * d, ldc: d)
-                        }
-                    }
                     }
                 }
             }
