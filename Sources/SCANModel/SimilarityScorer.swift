@@ -93,7 +93,7 @@ public struct SimilarityScorer: Sendable {
             let (gram, gramOffsets) = Self.grams(contextData, contexts)
             // The kernel reads whole column tiles: past the last query norm and the last product row.
             let padding = scan_attend_padding()
-            let queryNorms = Self.rowNorms(queryData, rows: queries.totalRows, dim: queries.dim) + [T](repeating: 0, count: padding)
+            let queryNorms = Self.rowNorms(queryData, rows: queries.totalRows, dim: queries.dim, padding: padding)
             let rowsOf = { (set: EmbeddingSet, r: Range<Int>) in set.offsets[r.upperBound] - set.offsets[r.lowerBound] }
             let pCount = (contextBlocks.map { rowsOf(contexts, $0) }.max() ?? 0) * (queryBlocks.map { rowsOf(queries, $0) }.max() ?? 0)
             let maxRows = (0..<contexts.count).map { contexts.length($0) }.max() ?? 0
@@ -127,16 +127,10 @@ public struct SimilarityScorer: Sendable {
         return out
     }
 
-    static func rowNorms<T: ScoringScalar>(_ x: UnsafePointer<T>, rows: Int, dim: Int) -> [T] {
-        var out = [T](repeating: 0, count: rows)
-        out.withUnsafeMutableBufferPointer { o in
-            for r in 0..<rows {
-                var s: T = 0
-                let p = x + r * dim
-                for k in 0..<dim { s += p[k] * p[k] }
-                o[r] = s.squareRoot()
-            }
-        }
+    /// Row norms followed by `padding` zeros (the kernel reads whole column tiles).
+    static func rowNorms<T: ScoringScalar>(_ x: UnsafePointer<T>, rows: Int, dim: Int, padding: Int) -> [T] {
+        var out = [T](repeating: 0, count: rows + padding)
+        out.withUnsafeMutableBufferPointer { VectorOps.rowNorms(x, rows: rows, dim: dim, into: $0.baseAddress!) }
         return out
     }
 

@@ -110,11 +110,7 @@ enum CrossAttentionLayer {
                        b: words, ldb: d, beta: 0, c: P, ldc: nw)
             }
             let nq = queryOffsets.last!
-            for q in 0..<nq {
-                var ss: T = 0
-                for k in 0..<d { ss += queries[q * d + k] * queries[q * d + k] }
-                QN[q] = ss.squareRoot()
-            }
+            VectorOps.rowNorms(queries, rows: nq, dim: d, into: QN)
             let gramOffsets = c.gramOffsets
             PhaseProfiler.measure("attention fwd: Gram matrices (gemm)") {
                 ConcurrentBLAS.forChunks(items) { range in
