@@ -98,42 +98,47 @@ public final class LMDBTransaction {
     /// (or the first key); stops early when `body` returns false.
     public func forEach(_ db: LMDBDatabase, from start: [UInt8]? = nil,
                         _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {
-        let t = try txn("cursor")
-        var cursor: OpaquePointer?
-        try environment.check(mdb_cursor_open(t, db.dbi, &cursor), "cursor on '\(db.name)'")
-        defer { mdb_cursor_close(cursor) }
-        var k = MDB_val()
-        var v = MDB_val()
-        var rc: Int32
-        if let start {
-            rc = start.withUnsafeBytes { sb -> Int32 in
-                k = MDB_val(mv_size: sb.count, mv_data: UnsafeMutableRawPointer(mutating: sb.baseAddress))
-                return mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE)
+        try withCursor(db) { cursor in
+            var k = MDB_val()
+            var v = MDB_val()
+            var rc: Int32
+            if let start {
+                rc = start.withUnsafeBytes { sb -> Int32 in
+                    k = MDB_val(mv_size: sb.count, mv_data: UnsafeMutableRawPointer(mutating: sb.baseAddress))
+                    return mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE)
+                }
+            } else {
+                rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST)
             }
-        } else {
-            rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST)
+            while rc == 0 {
+                let go = try body(UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
+                                  UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+                if !go { return }
+                rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)
+            }
+            if rc != MDB_NOTFOUND { try environment.check(rc, "cursor over '\(db.name)'") }
         }
-        while rc == 0 {
-            let go = try body(UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
-                              UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
-            if !go { return }
-            rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)
-        }
-        if rc != MDB_NOTFOUND { try environment.check(rc, "cursor over '\(db.name)'") }
     }
 
     /// The largest key of `db`, or nil when it is empty.
     public func lastKey(_ db: LMDBDatabase) throws -> [UInt8]? {
+        try withCursor(db) { cursor in
+            var k = MDB_val()
+            var v = MDB_val()
+            let rc = mdb_cursor_get(cursor, &k, &v, MDB_LAST)
+            if rc == MDB_NOTFOUND { return nil }
+            try environment.check(rc, "cursor over '\(db.name)'")
+            return Array(UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size))
+        }
+    }
+
+    /// Runs `body` with a cursor on `db` in this transaction, closed afterwards.
+    private func withCursor<R>(_ db: LMDBDatabase, _ body: (OpaquePointer?) throws -> R) throws -> R {
         let t = try txn("cursor")
         var cursor: OpaquePointer?
         try environment.check(mdb_cursor_open(t, db.dbi, &cursor), "cursor on '\(db.name)'")
         defer { mdb_cursor_close(cursor) }
-        var k = MDB_val()
-        var v = MDB_val()
-        let rc = mdb_cursor_get(cursor, &k, &v, MDB_LAST)
-        if rc == MDB_NOTFOUND { return nil }
-        try environment.check(rc, "cursor over '\(db.name)'")
-        return Array(UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size))
+        return try body(cursor)
     }
 
     /// Commits (for a read transaction: ends it).
