@@ -18,33 +18,26 @@ public enum ContrastiveLoss {
         @inline(__always) func costS(_ i: Int, _ j: Int) -> T { m + s[i * n + j] - s[i * n + i] }
         @inline(__always) func costIm(_ i: Int, _ j: Int) -> T { m + s[i * n + j] - s[j * n + j] }
         if maxViolation {
-            // Row i of cost_s: the largest violation; a row of zeros (no violation) gives no gradient.
-            for i in 0..<n {
-                var best = -1
-                var bestValue: T = 0
-                for j in 0..<n where j != i {
-                    let v = costS(i, j)
-                    if v > bestValue { bestValue = v; best = j }
-                }
-                if best >= 0 {
-                    loss += Double(bestValue)
-                    dS[i * n + best] += 1
-                    dS[i * n + i] -= 1
-                }
-            }
-            for j in 0..<n {
-                var best = -1
-                var bestValue: T = 0
-                for i in 0..<n where i != j {
-                    let v = costIm(i, j)
-                    if v > bestValue { bestValue = v; best = i }
-                }
-                if best >= 0 {
-                    loss += Double(bestValue)
-                    dS[best * n + j] += 1
-                    dS[j * n + j] -= 1
+            // The hardest negative of every row of `at`: S itself for cost_s, S transposed for cost_im
+            // (the row's positive is then the diagonal either way). Its violation joins the loss, +1 goes
+            // to the negative's score, -1 to the positive's; a row without violation gives no gradient.
+            func hardestNegatives(_ at: (Int, Int) -> Int) {
+                for i in 0..<n {
+                    var best = -1
+                    var bestValue: T = 0
+                    for j in 0..<n where j != i {
+                        let v = m + s[at(i, j)] - s[i * n + i]
+                        if v > bestValue { bestValue = v; best = j }
+                    }
+                    if best >= 0 {
+                        loss += Double(bestValue)
+                        dS[at(i, best)] += 1
+                        dS[i * n + i] -= 1
+                    }
                 }
             }
+            hardestNegatives { i, j in i * n + j }
+            hardestNegatives { i, j in j * n + i }
         } else {
             for i in 0..<n {
                 for j in 0..<n where j != i {
