@@ -172,6 +172,14 @@ public final class IndexBuilder {
     /// Marks the index complete (after checking its counts).
     public func markComplete() throws { try writer.markComplete() }
 
+    /// Appends `source`, marks the index complete and reports with the final manifest.
+    func appendAndComplete(_ source: FeatureSource) throws -> BuildReport {
+        var report = try append(source)
+        try markComplete()
+        report.manifest = writer.manifest
+        return report
+    }
+
     /// `scan-index build`: checks the source, creates or resumes the index, appends, marks it complete.
     public static func build(index: String, modelDirectory: String, source: FeatureSource, options: BuildOptions = BuildOptions(),
                              log: (String) -> Void = { _ in }) throws -> BuildReport {
@@ -179,11 +187,7 @@ public final class IndexBuilder {
         if let w = model.prefilterWarning { log(w) }
         try validate(source, model: model, checkValues: options.checkValues)
         let builder = try open(creating: index, model: model, options: options)
-        let report = try builder.append(source)
-        try builder.markComplete()
-        var r = report
-        r.manifest = builder.writer.manifest
-        return r
+        return try builder.appendAndComplete(source)
     }
 
     /// `scan-index add`: appends a source to an existing index with the index's own model copy.
@@ -205,10 +209,6 @@ public final class IndexBuilder {
         }
         try validate(source, model: model, checkValues: options.checkValues)
         let builder = try open(appendingTo: index, copy: model, options: options)
-        let report = try builder.append(source)
-        try builder.markComplete()
-        var r = report
-        r.manifest = builder.writer.manifest
-        return r
+        return try builder.appendAndComplete(source)
     }
 }

@@ -88,24 +88,20 @@ public struct PrefilterFitter {
         for i in 0..<s.count { s.data[i] /= temperature }
         var ds = Tensor(zeros: [b, b])
         var loss: Float = 0
-        // Rows: image -> captions.
-        for i in 0..<b {
-            var m = -Float.infinity
-            for j in 0..<b { m = max(m, s[i, j]) }
-            var z: Float = 0
-            for j in 0..<b { z += Foundation.exp(s[i, j] - m) }
-            loss += (m + Foundation.log(z) - s[i, i])
-            for j in 0..<b { ds[i, j] += Foundation.exp(s[i, j] - m) / z - (i == j ? 1 : 0) }
+        // Softmax cross-entropy of every row of `at`: S itself (image -> captions), then S transposed
+        // (caption -> images); the positive is the diagonal either way.
+        func rowsCrossEntropy(_ at: (Int, Int) -> (Int, Int)) {
+            for i in 0..<b {
+                var m = -Float.infinity
+                for j in 0..<b { let (r, c) = at(i, j); m = max(m, s[r, c]) }
+                var z: Float = 0
+                for j in 0..<b { let (r, c) = at(i, j); z += Foundation.exp(s[r, c] - m) }
+                loss += (m + Foundation.log(z) - s[i, i])
+                for j in 0..<b { let (r, c) = at(i, j); ds[r, c] += Foundation.exp(s[r, c] - m) / z - (i == j ? 1 : 0) }
+            }
         }
-        // Columns: caption -> images.
-        for j in 0..<b {
-            var m = -Float.infinity
-            for i in 0..<b { m = max(m, s[i, j]) }
-            var z: Float = 0
-            for i in 0..<b { z += Foundation.exp(s[i, j] - m) }
-            loss += (m + Foundation.log(z) - s[j, j])
-            for i in 0..<b { ds[i, j] += Foundation.exp(s[i, j] - m) / z - (i == j ? 1 : 0) }
-        }
+        rowsCrossEntropy { i, j in (i, j) }
+        rowsCrossEntropy { i, j in (j, i) }
         let scale = 1 / (2 * Float(b))
         loss *= scale
         for i in 0..<ds.count { ds.data[i] *= scale / temperature }
