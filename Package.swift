@@ -1,22 +1,37 @@
 // swift-tools-version:5.9
 import PackageDescription
 
-// Dependency graph (one line per target):
-//   CBLAS, CLMDB, CZstd, CSCANKernels        system libraries / C kernels, no Swift deps
-//   SCANCore      -> CBLAS, CSCANKernels       tensors, BLAS, npy, safetensors, threading
-//   SCANModel     -> SCANCore                  config, vocabulary, tokenizer, encoders, cross attention, scoring
-//   SCANIndex     -> SCANModel, CLMDB, CZstd   LMDB environment, record codec, writer, reader
-//   SCANSearch    -> SCANIndex, SCANModel      prefilter + re-rank
-//   SCANTraining  -> SCANModel, CSCANKernels   backward passes, loss, Adam, trainer, evaluation, prefilter fitting
-//   SCANCommandLine -> SCANCore, ArgumentParser   the tools' shared entry point
-//   scan-index, scan-search -> SCANSearch/SCANIndex; scan-train, scan-eval, scan-vocab, scan-prefilter -> SCANTraining
+// Dependency graph, one line per target: each line equals the target's declared dependencies and the
+// modules its sources import (PackageGraphTests checks both).
+//   CBLAS, CLMDB, CZstd, CSCANKernels   system libraries / C kernels, no Swift deps
+//   SCANCore        -> CBLAS, CSCANKernels                                   tensors, BLAS, npy, safetensors, threading
+//   SCANModel       -> SCANCore, CSCANKernels                                config, vocabulary, tokenizer, encoders, cross attention, scoring
+//   SCANData        -> SCANCore                                              precomp splits, captions, feature sources, TSV converter
+//   SCANIndex       -> SCANCore, CLMDB, CZstd                                LMDB environment, record codec, writer, reader
+//   SCANSearch      -> SCANIndex, SCANModel, SCANData, SCANCore, CSCANKernels   index builder, prefilter + re-rank searcher
+//   SCANTraining    -> SCANModel, SCANData, SCANCore, CSCANKernels           backward passes, loss, Adam, trainer, evaluation, prefilter fitting
+//   SCANCommandLine -> SCANCore, ArgumentParser                              the tools' shared entry point and options
+//   SCANSynthetic   -> SCANTraining, SCANData, SCANCore                      (not a product) demo world, generated collections, random models
+//   SCANBenchmarks  -> SCANSearch, SCANTraining, SCANSynthetic, SCANIndex, SCANModel, SCANData, SCANCore, CSCANKernels   (not a product)
+//   scan-data       -> SCANData, SCANCommandLine, ArgumentParser
+//   scan-index, scan-search -> SCANSearch, SCANCommandLine, ArgumentParser
+//   scan-train, scan-eval, scan-prefilter -> SCANTraining, SCANCommandLine, ArgumentParser
+//   scan-vocab      -> SCANTraining, ArgumentParser
+//   scan-bench      -> SCANBenchmarks, SCANSearch, SCANCommandLine, ArgumentParser      (Tools/)
+//   scan-demo-world -> SCANSynthetic, SCANTraining, ArgumentParser                      (Tools/)
+//   TestSupport     -> SCANModel                                             (tests only) fixtures, tool runner, random data
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+
 let package = Package(
     name: "scan-swift",
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "SCANModel", targets: ["SCANModel"]),
+        .library(name: "SCANData", targets: ["SCANData"]),
+        .library(name: "SCANIndex", targets: ["SCANIndex"]),
         .library(name: "SCANSearch", targets: ["SCANSearch"]),
         .library(name: "SCANTraining", targets: ["SCANTraining"]),
+        .executable(name: "scan-data", targets: ["scan-data"]),
         .executable(name: "scan-index", targets: ["scan-index"]),
         .executable(name: "scan-search", targets: ["scan-search"]),
         .executable(name: "scan-train", targets: ["scan-train"]),
@@ -34,35 +49,41 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
-        // Small C kernels compiled with runtime CPU dispatch (target_clones): Swift's default
-        // x86-64 target is SSE2 only, see DESIGN §5.
+        // Small C kernels compiled with runtime CPU dispatch: Swift's default x86-64 target is SSE2 only, see DESIGN §5.
         .target(name: "CSCANKernels"),
 
-        // Libraries.
+        // Product libraries.
         .target(name: "SCANCore", dependencies: ["CBLAS", "CSCANKernels"]),
-        .target(name: "SCANModel", dependencies: ["SCANCore"]),
-        .target(name: "SCANIndex", dependencies: ["SCANModel", "CLMDB", "CZstd"]),
-        .target(name: "SCANSearch", dependencies: ["SCANIndex", "SCANModel"]),
-        .target(name: "SCANTraining", dependencies: ["SCANModel", "CSCANKernels"]),
-        // The tools' shared entry point (fast BLAS kernel, then parse and run).
-        .target(name: "SCANCommandLine", dependencies: ["SCANCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .target(name: "SCANModel", dependencies: ["SCANCore", "CSCANKernels"]),
+        .target(name: "SCANData", dependencies: ["SCANCore"]),
+        .target(name: "SCANIndex", dependencies: ["SCANCore", "CLMDB", "CZstd"]),
+        .target(name: "SCANSearch", dependencies: ["SCANIndex", "SCANModel", "SCANData", "SCANCore", "CSCANKernels"]),
+        .target(name: "SCANTraining", dependencies: ["SCANModel", "SCANData", "SCANCore", "CSCANKernels"]),
+        .target(name: "SCANCommandLine", dependencies: ["SCANCore", argumentParser]),
+
+        // Not products: the synthetic demo world and the benchmarks.
+        .target(name: "SCANSynthetic", dependencies: ["SCANTraining", "SCANData", "SCANCore"]),
+        .target(name: "SCANBenchmarks", dependencies: ["SCANSearch", "SCANTraining", "SCANSynthetic", "SCANIndex", "SCANModel", "SCANData", "SCANCore", "CSCANKernels"]),
 
         // Thin command-line tools.
-        .executableTarget(name: "scan-index", dependencies: ["SCANSearch", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "scan-search", dependencies: ["SCANSearch", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "scan-train", dependencies: ["SCANTraining", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "scan-eval", dependencies: ["SCANTraining", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "scan-vocab", dependencies: ["SCANTraining", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "scan-prefilter", dependencies: ["SCANTraining", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        // Benchmarks and demo generator live under Tools/ (they print numbers; nothing is asserted).
-        .executableTarget(name: "scan-bench", dependencies: ["SCANSearch", "SCANTraining", "CSCANKernels", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Tools/scan-bench"),
-        .executableTarget(name: "scan-demo-world", dependencies: ["SCANTraining", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Tools/scan-demo-world"),
+        .executableTarget(name: "scan-data", dependencies: ["SCANData", "SCANCommandLine", argumentParser]),
+        .executableTarget(name: "scan-index", dependencies: ["SCANSearch", "SCANCommandLine", argumentParser]),
+        .executableTarget(name: "scan-search", dependencies: ["SCANSearch", "SCANCommandLine", argumentParser]),
+        .executableTarget(name: "scan-train", dependencies: ["SCANTraining", "SCANCommandLine", argumentParser]),
+        .executableTarget(name: "scan-eval", dependencies: ["SCANTraining", "SCANCommandLine", argumentParser]),
+        .executableTarget(name: "scan-vocab", dependencies: ["SCANTraining", argumentParser]),
+        .executableTarget(name: "scan-prefilter", dependencies: ["SCANTraining", "SCANCommandLine", argumentParser]),
+        // Benchmarks and the demo generator live under Tools/ (they print numbers; nothing is asserted).
+        .executableTarget(name: "scan-bench", dependencies: ["SCANBenchmarks", "SCANSearch", "SCANCommandLine", argumentParser], path: "Tools/scan-bench"),
+        .executableTarget(name: "scan-demo-world", dependencies: ["SCANSynthetic", "SCANTraining", argumentParser], path: "Tools/scan-demo-world"),
 
-        // Tests.
+        // Tests: one target per library, plus the shared test support.
         .target(name: "TestSupport", dependencies: ["SCANModel"], path: "Tests/TestSupport"),
         .testTarget(name: "SCANCoreTests", dependencies: ["SCANCore", "CSCANKernels", "TestSupport"]),
         .testTarget(name: "SCANModelTests", dependencies: ["SCANModel", "CSCANKernels", "TestSupport"]),
-        .testTarget(name: "SCANIndexTests", dependencies: ["SCANSearch", "SCANTraining", "TestSupport"]),
-        .testTarget(name: "SCANTrainingTests", dependencies: ["SCANTraining", "TestSupport"]),
+        .testTarget(name: "SCANDataTests", dependencies: ["SCANData", "TestSupport"]),
+        .testTarget(name: "SCANIndexTests", dependencies: ["SCANIndex", "CZstd", "TestSupport"]),
+        .testTarget(name: "SCANSearchTests", dependencies: ["SCANSearch", "SCANTraining", "SCANSynthetic", "SCANBenchmarks", "TestSupport"]),
+        .testTarget(name: "SCANTrainingTests", dependencies: ["SCANTraining", "SCANSynthetic", "TestSupport"]),
     ]
 )

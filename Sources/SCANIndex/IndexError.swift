@@ -37,28 +37,10 @@ public enum IndexError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A caller-provided buffer cannot hold the decoded values.
     case bufferTooSmall(record: String, needed: Int, available: Int)
 
-    // MARK: Feature sources
+    // MARK: Files
 
-    /// A source file cannot be opened or read.
+    /// A file of the index (or its lock) cannot be opened or created.
     case cannotOpen(file: String, reason: String)
-    /// A source file is shorter than its header says.
-    case truncatedFile(file: String, expectedBytes: Int, foundBytes: Int)
-    /// A source file's header or structure does not parse.
-    case badSourceFile(file: String, reason: String)
-    /// A dimension of a source differs from the expected one (e.g. the feature dim vs the model's img_dim).
-    case shapeMismatch(file: String, field: String, expected: String, found: String)
-    /// The caption count fits neither one caption per image nor five.
-    case captionCountMismatch(file: String, captions: Int, images: Int)
-    /// The ids file has the wrong number of lines.
-    case idCountMismatch(file: String, expected: Int, found: Int)
-    /// An external id occurs twice in a source, or is empty / too long.
-    case invalidID(file: String, line: Int, id: String, reason: String)
-    /// A feature value is NaN or infinite.
-    case nonFiniteValue(file: String, record: String, field: String, index: Int)
-    /// A line of a text source does not parse.
-    case malformedLine(file: String, line: Int, reason: String)
-    /// A source yields nothing.
-    case emptySource(file: String)
 
     public var description: String {
         switch self {
@@ -92,36 +74,6 @@ public enum IndexError: Error, CustomStringConvertible, Equatable, Sendable {
             return "record \(record): output buffer holds \(available) floats, \(needed) needed"
         case let .cannotOpen(file, reason):
             return "\(file): cannot open: \(reason)"
-        case let .truncatedFile(file, e, f):
-            return "\(file): truncated: expected \(e) bytes, found \(f)"
-        case let .badSourceFile(file, reason):
-            return "\(file): \(reason)"
-        case let .shapeMismatch(file, field, e, f):
-            return "\(file): \(field): expected \(e), found \(f)"
-        case let .captionCountMismatch(file, c, i):
-            return "\(file): \(c) captions for \(i) images: expected \(i) (1:1) or \(5 * i) (5 per image)"
-        case let .idCountMismatch(file, e, f):
-            return "\(file): expected \(e) ids (one per image), found \(f) lines"
-        case let .invalidID(file, line, id, reason):
-            return "\(file): line \(line): id '\(id)': \(reason)"
-        case let .nonFiniteValue(file, record, field, index):
-            return "\(file): record \(record): \(field)[\(index)] is not finite"
-        case let .malformedLine(file, line, reason):
-            return "\(file): line \(line): \(reason)"
-        case let .emptySource(file):
-            return "\(file): no images"
-        }
-    }
-
-    /// Maps the SCANCore format errors raised while reading source files.
-    static func from(_ error: Error, file: String) -> IndexError {
-        if let e = error as? IndexError { return e }
-        guard let f = error as? FormatError else { return .cannotOpen(file: file, reason: "\(error)") }
-        switch f {
-        case let .cannotOpen(file, reason): return .cannotOpen(file: file, reason: reason)
-        case let .truncated(file, e, found): return .truncatedFile(file: file, expectedBytes: e, foundBytes: found)
-        case let .shapeMismatch(file, field, e, found): return .shapeMismatch(file: file, field: field, expected: e, found: found)
-        default: return .badSourceFile(file: file, reason: f.description)
         }
     }
 }

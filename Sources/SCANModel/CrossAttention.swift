@@ -26,37 +26,9 @@ public struct CrossAttention: Sendable, Equatable {
     public static func normalizeAlongQuery<T: BinaryFloatingPoint & ElementaryFunctionsProvider>(
         _ a: UnsafeMutablePointer<T>, contexts nc: Int, queries nq: Int, norm: RawFeatureNorm
     ) {
-        let eps: T = T(1e-8)
         for c in 0..<nc {
             let row = a + c * nq
-            switch norm {
-            case .noNorm:
-                break
-            case .clipped, .clippedL2norm, .clippedL1norm:
-                for q in 0..<nq where row[q] < 0 { row[q] *= T(0.1) }
-            default:
-                break
-            }
-            switch norm {
-            case .clippedL2norm, .l2norm:
-                var ss: T = 0
-                for q in 0..<nq { ss += row[q] * row[q] }
-                let d = ss.squareRoot() + eps
-                for q in 0..<nq { row[q] /= d }
-            case .clippedL1norm, .l1norm:
-                var s: T = 0
-                for q in 0..<nq { s += abs(row[q]) }
-                let d = s + eps
-                for q in 0..<nq { row[q] /= d }
-            case .softmax:
-                var m = row[0]
-                for q in 1..<max(1, nq) where row[q] > m { m = row[q] }
-                var s: T = 0
-                for q in 0..<nq { row[q] = T.exp(row[q] - m); s += row[q] }
-                for q in 0..<nq { row[q] /= s }
-            case .noNorm, .clipped:
-                break
-            }
+            RawFeatureNormalization.forward(UnsafePointer(row), stride: 1, count: nq, norm: norm, y: row)
         }
     }
 

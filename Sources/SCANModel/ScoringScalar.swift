@@ -70,13 +70,13 @@ extension RawFeatureNorm {
     /// The C kernels' code for this norm (CSCANAttention.h).
     public var kernelCode: Int32 {
         switch self {
-        case .clippedL2norm: return 0
-        case .l2norm: return 1
-        case .clippedL1norm: return 2
-        case .l1norm: return 3
-        case .clipped: return 4
-        case .noNorm: return 5
-        case .softmax: return 6
+        case .clippedL2norm: return Int32(SCAN_NORM_CLIPPED_L2)
+        case .l2norm: return Int32(SCAN_NORM_L2)
+        case .clippedL1norm: return Int32(SCAN_NORM_CLIPPED_L1)
+        case .l1norm: return Int32(SCAN_NORM_L1)
+        case .clipped: return Int32(SCAN_NORM_CLIPPED)
+        case .noNorm: return Int32(SCAN_NORM_NONE)
+        case .softmax: return Int32(SCAN_NORM_SOFTMAX)
         }
     }
 }
@@ -85,10 +85,10 @@ extension AggFunc {
     /// The C kernels' code for this aggregation (CSCANAttention.h).
     public var kernelCode: Int32 {
         switch self {
-        case .logSumExp: return 0
-        case .mean: return 1
-        case .max: return 2
-        case .sum: return 3
+        case .logSumExp: return Int32(SCAN_AGG_LOGSUMEXP)
+        case .mean: return Int32(SCAN_AGG_MEAN)
+        case .max: return Int32(SCAN_AGG_MAX)
+        case .sum: return Int32(SCAN_AGG_SUM)
         }
     }
 }

@@ -48,7 +48,7 @@ public struct Vocabulary: Sendable, CustomStringConvertible {
                 throw VocabularyError.missingSpecialToken(path: source, token: token, expectedID: id, found: "no word at id \(id)")
             }
             guard ExactWord(words[id]) == ExactWord(token) else {
-                throw VocabularyError.missingSpecialToken(path: source, token: token, expectedID: id, found: VocabularyError.quoted(words[id]))
+                throw VocabularyError.missingSpecialToken(path: source, token: token, expectedID: id, found: JSONString.quoted(words[id], escaping: .visible))
             }
         }
         var exact: [ExactWord: Int] = [:]
@@ -88,7 +88,7 @@ public struct Vocabulary: Sendable, CustomStringConvertible {
         func member(_ key: String) throws -> JSONReader.Value {
             // Python's json keeps the last of repeated keys.
             guard let value = members.last(where: { ExactWord($0.key) == ExactWord(key) })?.value else {
-                let keys = members.map { VocabularyError.quoted($0.key) }.joined(separator: ", ")
+                let keys = members.map { JSONString.quoted($0.key, escaping: .visible) }.joined(separator: ", ")
                 throw VocabularyError.invalidLayout(path: path, expected: "the key \"\(key)\"", found: "keys [\(keys)]")
             }
             return value
@@ -102,7 +102,7 @@ public struct Vocabulary: Sendable, CustomStringConvertible {
         var word2idOrder: [ExactWord] = []  // file order, for deterministic messages
         for (word, value) in w2iMembers {
             guard case let .integer(id) = value else {
-                throw VocabularyError.invalidLayout(path: path, expected: "an integer id for word2idx[\(VocabularyError.quoted(word))]", found: value.kindName)
+                throw VocabularyError.invalidLayout(path: path, expected: "an integer id for word2idx[\(JSONString.quoted(word, escaping: .visible))]", found: value.kindName)
             }
             if word2idEntries.updateValue(id, forKey: ExactWord(word)) == nil { word2idOrder.append(ExactWord(word)) }
         }
@@ -114,7 +114,7 @@ public struct Vocabulary: Sendable, CustomStringConvertible {
         var byID: [Int: String] = [:]
         for (key, value) in i2wMembers {
             guard let id = Int(key), id >= 0, String(id) == key else {
-                throw VocabularyError.invalidLayout(path: path, expected: "idx2word keys to be non-negative decimal integers", found: "the key \(VocabularyError.quoted(key))")
+                throw VocabularyError.invalidLayout(path: path, expected: "idx2word keys to be non-negative decimal integers", found: "the key \(JSONString.quoted(key, escaping: .visible))")
             }
             guard case let .string(word) = value else {
                 throw VocabularyError.invalidLayout(path: path, expected: "a string for idx2word[\"\(key)\"]", found: value.kindName)
@@ -132,7 +132,7 @@ public struct Vocabulary: Sendable, CustomStringConvertible {
                 throw VocabularyError.missingSpecialToken(path: path, token: token, expectedID: id, found: "no idx2word entry \"\(id)\"")
             }
             guard ExactWord(word) == ExactWord(token) else {
-                throw VocabularyError.missingSpecialToken(path: path, token: token, expectedID: id, found: "idx2word[\"\(id)\"] = \(VocabularyError.quoted(word))")
+                throw VocabularyError.missingSpecialToken(path: path, token: token, expectedID: id, found: "idx2word[\"\(id)\"] = \(JSONString.quoted(word, escaping: .visible))")
             }
             guard let mapped = word2idEntries[ExactWord(token)] else {
                 throw VocabularyError.missingSpecialToken(path: path, token: token, expectedID: id, found: "no word2idx entry for \(token)")
@@ -160,18 +160,18 @@ public struct Vocabulary: Sendable, CustomStringConvertible {
         }
         for word in word2idOrder {
             let id = word2idEntries[word]!
-            let quotedWord = VocabularyError.quoted(word.text)
+            let quotedWord = JSONString.quoted(word.text, escaping: .visible)
             guard let expectedID = seen[word] else {
-                let target = (0..<n).contains(id) ? "idx2word[\"\(id)\"] = \(VocabularyError.quoted(words[id]))" : "no idx2word entry \"\(id)\""
+                let target = (0..<n).contains(id) ? "idx2word[\"\(id)\"] = \(JSONString.quoted(words[id], escaping: .visible))" : "no idx2word entry \"\(id)\""
                 throw VocabularyError.inconsistent(path: path, expected: "every word2idx word in idx2word", found: "word2idx[\(quotedWord)] = \(id), no \(quotedWord) in idx2word (\(target))")
             }
             guard expectedID == id else {
-                throw VocabularyError.inconsistent(path: path, expected: "word2idx[\(VocabularyError.quoted(word.text))] = \(expectedID) as in idx2word", found: "word2idx[\(VocabularyError.quoted(word.text))] = \(id)")
+                throw VocabularyError.inconsistent(path: path, expected: "word2idx[\(JSONString.quoted(word.text, escaping: .visible))] = \(expectedID) as in idx2word", found: "word2idx[\(JSONString.quoted(word.text, escaping: .visible))] = \(id)")
             }
         }
         if word2idEntries.count != n {
             let missing = words.first { word2idEntries[ExactWord($0)] == nil } ?? "?"
-            throw VocabularyError.inconsistent(path: path, expected: "\(n) word2idx entries, one per idx2word entry", found: "\(word2idEntries.count), no entry for \(VocabularyError.quoted(missing))")
+            throw VocabularyError.inconsistent(path: path, expected: "\(n) word2idx entries, one per idx2word entry", found: "\(word2idEntries.count), no entry for \(JSONString.quoted(missing, escaping: .visible))")
         }
         guard idx == n else {
             throw VocabularyError.inconsistent(path: path, expected: "\"idx\": \(n) (the number of words)", found: "\"idx\": \(idx)")
@@ -199,14 +199,14 @@ public struct Vocabulary: Sendable, CustomStringConvertible {
         append("{\"word2idx\": {")
         for (id, word) in idx2word.enumerated() {
             if id > 0 { append(", ") }
-            Self.appendJSONString(word, to: &out)
+            JSONString.append(word, escaping: .asciiOnly, to: &out)
             append(": \(id)")
         }
         append("}, \"idx2word\": {")
         for (id, word) in idx2word.enumerated() {
             if id > 0 { append(", ") }
             append("\"\(id)\": ")
-            Self.appendJSONString(word, to: &out)
+            JSONString.append(word, escaping: .asciiOnly, to: &out)
         }
         append("}, \"idx\": \(count)}")
         return Data(out)
@@ -219,36 +219,6 @@ public struct Vocabulary: Sendable, CustomStringConvertible {
         } catch {
             throw VocabularyError.unwritableFile(path: path, reason: "\(error)")
         }
-    }
-
-    /// Python's `json` string encoding with `ensure_ascii=True`.
-    static func appendJSONString(_ s: String, to out: inout [UInt8]) {
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
-        func appendU(_ v: UInt32) {
-            out.append(contentsOf: [0x5C, 0x75])  // \u
-            for shift in stride(from: 12, through: 0, by: -4) {
-                out.append(hex[Int((v >> UInt32(shift)) & 0xF)])
-            }
-        }
-        out.append(0x22)
-        for c in s.unicodeScalars {
-            switch c.value {
-            case 0x22: out.append(contentsOf: [0x5C, 0x22])
-            case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: out.append(contentsOf: [0x5C, 0x6E])
-            case 0x0D: out.append(contentsOf: [0x5C, 0x72])
-            case 0x09: out.append(contentsOf: [0x5C, 0x74])
-            case 0x08: out.append(contentsOf: [0x5C, 0x62])
-            case 0x0C: out.append(contentsOf: [0x5C, 0x66])
-            case 0x20...0x7E: out.append(UInt8(c.value))
-            case 0x10000...:
-                let v = c.value - 0x10000
-                appendU(0xD800 + (v >> 10))
-                appendU(0xDC00 + (v & 0x3FF))
-            default: appendU(c.value)
-            }
-        }
-        out.append(0x22)
     }
 
     // MARK: - Lookup and encoding
@@ -346,7 +316,7 @@ extension Vocabulary {
                 switch self {
                 case .object: return "an object"
                 case .array: return "an array"
-                case let .string(s): return "the string \(VocabularyError.quoted(s))"
+                case let .string(s): return "the string \(JSONString.quoted(s, escaping: .visible))"
                 case let .integer(i): return "the integer \(i)"
                 case let .number(n): return "the number \(n)"
                 case let .bool(b): return "\(b)"
@@ -384,7 +354,7 @@ extension Vocabulary {
             guard pos < bytes.count else { return "the end of the data" }
             let end = min(bytes.count, pos + 20)
             let snippet = String(decoding: bytes[pos..<end], as: UTF8.self)
-            return VocabularyError.quoted(snippet) + (end < bytes.count ? "..." : "")
+            return JSONString.quoted(snippet, escaping: .visible) + (end < bytes.count ? "..." : "")
         }
 
         mutating func validateUTF8() throws {

@@ -1,3 +1,4 @@
+import SCANCore
 /// Errors of `Vocabulary`, `VocabularyBuilder` and caption encoding. Every case that concerns a file
 /// names it, and says what was expected and what was found.
 public enum VocabularyError: Error, CustomStringConvertible, Equatable, Sendable {
@@ -37,35 +38,14 @@ public enum VocabularyError: Error, CustomStringConvertible, Equatable, Sendable
         case let .inconsistent(path, expected, found):
             return "\(path): inconsistent vocabulary: expected \(expected), found \(found)"
         case let .duplicateWord(path, word, firstID, secondID):
-            return "\(path): expected every word once, found \(Self.quoted(word)) at ids \(firstID) and \(secondID)"
+            return "\(path): expected every word once, found \(JSONString.quoted(word, escaping: .visible)) at ids \(firstID) and \(secondID)"
         case let .invalidUTF8(path, line):
             return "\(path): expected UTF-8 text, found invalid UTF-8 on line \(line)"
         case let .invalidThreshold(threshold):
             return "vocabulary threshold must be at least 1, found \(threshold)"
         case let .emptyCaption(caption):
-            return "caption \(Self.quoted(caption)) has no tokens: expected at least one word"
+            return "caption \(JSONString.quoted(caption, escaping: .visible)) has no tokens: expected at least one word"
         }
     }
 
-    /// A word shown with quotes, invisible characters escaped.
-    static func quoted(_ s: String) -> String {
-        var out = "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if c.value < 0x20 || c.value == 0x7F || c.properties.generalCategory == .format
-                    || c.properties.isWhitespace {
-                    out += c == " " ? " " : "\\u{\(String(c.value, radix: 16))}"
-                } else {
-                    out.unicodeScalars.append(c)
-                }
-            }
-        }
-        return out + "\""
-    }
 }

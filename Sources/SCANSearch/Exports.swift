@@ -1,3 +1,4 @@
-// Search code (and the thin tools) see the index, model and core types.
+// Search code (and the thin tools) see the index, model, data and core types.
+@_exported import SCANData
 @_exported import SCANIndex
 @_exported import SCANModel

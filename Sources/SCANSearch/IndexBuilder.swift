@@ -71,7 +71,7 @@ public final class IndexBuilder {
 
     /// Checks that `source` fits `model` (feature dim; with `checkValues` every value finite).
     public static func validate(_ source: FeatureSource, model: IndexModel, checkValues: Bool) throws {
-        guard source.count > 0 else { throw IndexError.emptySource(file: source.sourceDescription) }
+        guard source.count > 0 else { throw DatasetError.emptySource(file: source.sourceDescription) }
         try source.validate(expectedImgDim: model.config.imgDim, checkValues: checkValues)
     }
 
@@ -147,7 +147,7 @@ public final class IndexBuilder {
             raw.data.reserveCapacity(items.reduce(0) { $0 + $1.features.count })
             for item in items {
                 guard item.features.rank == 2, item.features.shape[1] == source.imgDim else {
-                    throw IndexError.shapeMismatch(file: item.source, field: "record \(item.id): features", expected: "(regions, \(source.imgDim))", found: "\(item.features.shape)")
+                    throw DatasetError.shapeMismatch(file: item.source, field: "record \(item.id): features", expected: "(regions, \(source.imgDim))", found: "\(item.features.shape)")
                 }
                 raw.append(item.features)
             }

@@ -1,20 +1,21 @@
 import Foundation
+import SCANCore
 
 /// The printed forms of search results.
 public enum SearchOutput {
     /// One JSON object on one line: `{"query": ..., "results": [{"rank": 1, "id": ..., "score": ..., "captions": [...]}, ...]}`.
     public static func jsonLine(query: String, hits: [SearchHit]) -> String {
-        var s = "{\"query\": " + jsonString(query) + ", \"results\": ["
+        var s = "{\"query\": " + JSONString.quoted(query) + ", \"results\": ["
         s += hits.map { h in
-            "{\"rank\": \(h.rank), \"id\": \(jsonString(h.id)), \"score\": \(jsonNumber(h.score)), \"captions\": ["
-                + h.captions.map(jsonString).joined(separator: ", ") + "]}"
+            "{\"rank\": \(h.rank), \"id\": \(JSONString.quoted(h.id)), \"score\": \(jsonNumber(h.score)), \"captions\": ["
+                + h.captions.map { JSONString.quoted($0) }.joined(separator: ", ") + "]}"
         }.joined(separator: ", ")
         return s + "]}"
     }
 
     /// The JSON line of a query that failed: `{"query": ..., "error": ...}`.
     public static func jsonError(query: String, error: Error) -> String {
-        "{\"query\": " + jsonString(query) + ", \"error\": " + jsonString("\(error)") + "}"
+        "{\"query\": " + JSONString.quoted(query) + ", \"error\": " + JSONString.quoted("\(error)") + "}"
     }
 
     /// Rank, score, id, then the captions indented below each hit.
@@ -32,19 +33,4 @@ public enum SearchOutput {
     /// The shortest decimal that reads back as the same float (non-finite values as null).
     public static func jsonNumber(_ x: Float) -> String { x.isFinite ? "\(x)" : "null" }
 
-    public static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
-    }
 }

@@ -1,3 +1,4 @@
+import CSCANKernels
 import Foundation
 import SCANCore
 import SCANIndex
@@ -76,10 +77,7 @@ public final class Searcher: @unchecked Sendable {
     ///   for a long while and takes a core from the decoding and scoring threads; the search splits its
     ///   own work over the cores instead (query encoding runs the two GRU directions side by side).
     public static func tuneProcessForSearch() {
-        #if os(Linux)
-        _ = glibcMallopt(-3, 1 << 30)  // M_MMAP_THRESHOLD (<malloc.h>, not in Swift's Glibc module)
-        _ = glibcMallopt(-1, 1 << 30)  // M_TRIM_THRESHOLD
-        #endif
+        _ = scan_allocator_keep_freed_memory()
         BLAS.setThreadCount(1)
     }
 
@@ -263,8 +261,3 @@ public final class Searcher: @unchecked Sendable {
         return SearchError.corruptRecord(id: id, key: k, database: db, reason: reason)
     }
 }
-
-#if os(Linux)
-@_silgen_name("mallopt")
-private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
-#endif

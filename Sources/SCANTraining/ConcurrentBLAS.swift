@@ -43,16 +43,13 @@ enum ConcurrentBLAS {
         }
         let threads = BLAS.threadCount
         BLAS.setThreadCount(1)
-        let suspended = PhaseProfiler.suspended
-        PhaseProfiler.suspended = true
-        defer {
-            PhaseProfiler.suspended = suspended
-            BLAS.setThreadCount(threads)
-        }
-        withoutActuallyEscaping(first) { f in
-            withoutActuallyEscaping(second) { s in
-                DispatchQueue.concurrentPerform(iterations: 2) { k in
-                    if k == 0 { f() } else { s() }
+        defer { BLAS.setThreadCount(threads) }
+        PhaseProfiler.suspended {
+            withoutActuallyEscaping(first) { f in
+                withoutActuallyEscaping(second) { s in
+                    DispatchQueue.concurrentPerform(iterations: 2) { k in
+                        if k == 0 { f() } else { s() }
+                    }
                 }
             }
         }

@@ -1,2 +1,3 @@
-// Training and evaluation code sees the model and core types.
+// Training and evaluation code sees the model, the datasets and the core types.
+@_exported import SCANData
 @_exported import SCANModel

@@ -121,18 +121,19 @@ public struct PrefilterFitter {
     }
 }
 
-/// Adam moments for one flat parameter (torch >= 1.0 form, no weight decay).
+/// Adam moments for one flat parameter of the prefilter; the update is `Adam.step`.
 struct AdamMoments {
     var m: [Float], v: [Float]
     init(count: Int) { m = [Float](repeating: 0, count: count); v = m }
 
-    mutating func step(_ p: inout [Float], gradient g: [Float], lr: Float, t: Int, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8) {
-        let bc1 = 1 - Foundation.pow(beta1, Float(t)), bc2 = (1 - Foundation.pow(beta2, Float(t))).squareRoot()
-        for i in 0..<p.count {
-            m[i] = beta1 * m[i] + (1 - beta1) * g[i]
-            v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i]
-            p[i] -= lr / bc1 * m[i] / (v[i].squareRoot() / bc2 + eps)
-        }
+    mutating func step(_ p: inout [Float], gradient g: [Float], lr: Float, t: Int) {
+        precondition(p.count == m.count && g.count == m.count, "AdamMoments: \(p.count) parameters, \(g.count) gradients, \(m.count) moments")
+        p.withUnsafeMutableBufferPointer { pB in g.withUnsafeBufferPointer { gB in
+            m.withUnsafeMutableBufferPointer { mB in v.withUnsafeMutableBufferPointer { vB in
+                Adam.step(parameters: pB.baseAddress!, gradients: gB.baseAddress!, m: mB.baseAddress!, v: vB.baseAddress!,
+                          count: pB.count, t: t, learningRate: Double(lr))
+            }}
+        }}
     }
 }
 

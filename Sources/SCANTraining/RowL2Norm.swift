@@ -39,4 +39,32 @@ enum RowL2Norm {
             }
         }
     }
+
+    /// The encoders' use: `pre` (rows x dim) -> (its normalised rows, their norms).
+    static func forward<T: TrainScalar>(_ pre: [T], rows: Int, dim: Int) -> (out: [T], norms: [T]) {
+        var out = [T](repeating: 0, count: rows * dim)
+        var norms = [T](repeating: 0, count: rows)
+        pre.withUnsafeBufferPointer { x in
+            out.withUnsafeMutableBufferPointer { y in
+                norms.withUnsafeMutableBufferPointer { n in
+                    forward(x.baseAddress!, rows: rows, dim: dim, y: y.baseAddress!, norms: n.baseAddress!)
+                }
+            }
+        }
+        return (out, norms)
+    }
+
+    /// The encoders' use: the gradient with respect to `pre` (rows x dim) given dy of the normalised rows.
+    static func backward<T: TrainScalar>(_ pre: [T], norms: [T], dy: UnsafePointer<T>, rows: Int, dim: Int) -> [T] {
+        var dx = [T](repeating: 0, count: rows * dim)
+        pre.withUnsafeBufferPointer { x in
+            norms.withUnsafeBufferPointer { n in
+                dx.withUnsafeMutableBufferPointer { d in
+                    backward(x.baseAddress!, norms: n.baseAddress!, dy: dy, rows: rows, dim: dim, dx: d.baseAddress!)
+                }
+            }
+        }
+        return dx
+    }
+
 }

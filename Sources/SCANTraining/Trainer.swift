@@ -41,7 +41,7 @@ public final class Trainer {
 
     public init(options: TrainingOptions) throws {
         self.options = options
-        let folder = PrecompSplit.folder(dataPath: options.dataPath, dataName: options.dataName)
+        let folder = try PrecompLayout.folder(dataPath: options.dataPath, dataName: options.dataName)
         train = try PrecompSplit(folder: folder, split: "train")
         dev = try PrecompSplit(folder: folder, split: "dev")
         vocabularyPath = Self.vocabularyFile(options.vocabPath, dataName: options.dataName)

@@ -35,13 +35,7 @@ struct ScanEval: ParsableCommand {
     var saveSims: String?
 
     @Option(help: "float32 (exact, default) or float64 (the original's arithmetic, for ranks decided by less than 1e-6).")
-    var precision = "float32"
-
-    func validate() throws {
-        if ScorePrecision(rawValue: precision) == nil {
-            throw ValidationError("--precision must be float32 or float64, not '\(precision)'")
-        }
-    }
+    var precision: ScorePrecision = .float32
 
     static func main() { runWithFastBLAS() }
 
@@ -54,13 +48,13 @@ struct ScanEval: ParsableCommand {
         var options = Evaluation.Options()
         options.split = split
         options.fold5 = fold5
-        options.precision = ScorePrecision(rawValue: precision)!
-        let folder = PrecompSplit.folder(dataPath: dataPath, dataName: dataName)
+        options.precision = precision
+        let folder = try PrecompLayout.folder(dataPath: dataPath, dataName: dataName)
         let outcome = try Evaluation.run(evaluators, folder: folder, options: options)
         for line in outcome.lines { print(line) }
         if let json {
             var j = outcome.json
-            j["model"] = model; j["ensemble"] = ensemble as Any; j["split"] = split; j["precision"] = precision
+            j["model"] = model; j["ensemble"] = ensemble as Any; j["split"] = split; j["precision"] = precision.rawValue
             let data = try JSONSerialization.data(withJSONObject: j, options: [.sortedKeys])
             try data.write(to: URL(fileURLWithPath: json))
         }
@@ -73,3 +67,5 @@ struct ScanEval: ParsableCommand {
         }
     }
 }
+
+extension ScorePrecision: ExpressibleByArgument {}

@@ -14,16 +14,7 @@ struct ScanIndex: ParsableCommand {
     static func main() { runWithFastBLAS() }
 }
 
-func warn(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
-
-struct Location: ParsableArguments {
-    @Option(help: "Index directory.") var index: String?
-    @Option(help: "Index name: the directory Indexes/NAME.") var name: String?
-
-    func validate() throws {
-        if index != nil && name != nil { throw ValidationError("give --index or --name, not both") }
-    }
-
+extension IndexLocationOptions {
     /// The directory; with neither option, the only index under Indexes/.
     func resolve() throws -> String { try IndexLocation.resolve(index: index, name: name) }
 }
@@ -80,7 +71,7 @@ struct Build: ParsableCommand {
 
     @Option(help: "Model directory (config.json, model.safetensors, vocab.json, optional prefilter.safetensors).")
     var model: String
-    @OptionGroup var location: Location
+    @OptionGroup var location: IndexLocationOptions
     @OptionGroup var source: SourceOptions
     @Option(help: "Storage of the encoded regions: float16, int8 (a scale per region) or float32.") var precision: Precision = .float16
     @Option(help: "Storage of the prefilter vectors: float16, int8 or float32.") var prefilterPrecision: Precision = .float16
@@ -103,7 +94,7 @@ struct Add: ParsableCommand {
         abstract: "Append images to an existing index, encoded with the index's own model copy.",
         discussion: "Ids the index holds already are skipped. Searches running meanwhile see the index as of a commit.")
 
-    @OptionGroup var location: Location
+    @OptionGroup var location: IndexLocationOptions
     @OptionGroup var source: SourceOptions
     @Option(help: "Optional: a model directory that must be the index's model (checked by fingerprint).") var model: String?
 
@@ -119,7 +110,7 @@ struct Add: ParsableCommand {
 
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the manifest and the sizes of an index.")
-    @OptionGroup var location: Location
+    @OptionGroup var location: IndexLocationOptions
     @Flag(help: "Print the manifest as JSON instead.") var json = false
 
     func run() throws {
@@ -135,7 +126,7 @@ struct Info: ParsableCommand {
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Decode every record, check every checksum, the counts and the model copy; exit status 1 on any problem.")
-    @OptionGroup var location: Location
+    @OptionGroup var location: IndexLocationOptions
 
     func run() throws {
         let path = try location.resolve()

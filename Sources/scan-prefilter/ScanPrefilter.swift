@@ -31,7 +31,7 @@ struct Fit: ParsableCommand {
     func run() throws {
         var fitter = PrefilterFitter()
         fitter.steps = steps; fitter.batchSize = batchSize; fitter.dim = dim; fitter.seed = seed
-        let folder = PrecompSplit.folder(dataPath: dataPath, dataName: dataName)
+        let folder = try PrecompLayout.folder(dataPath: dataPath, dataName: dataName)
         let result = try fitter.fit(modelDirectory: model, folder: folder, split: split, limitImages: limit)
         let first = result.losses.prefix(10).reduce(0, +) / Float(max(1, min(10, result.losses.count)))
         let last = result.losses.suffix(10).reduce(0, +) / Float(max(1, min(10, result.losses.count)))

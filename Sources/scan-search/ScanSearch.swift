@@ -20,8 +20,7 @@ struct ScanSearch: ParsableCommand {
         """)
 
     @Argument(help: "The query, or '-' to read one query per line from stdin.") var query: String
-    @Option(help: "Index directory.") var index: String?
-    @Option(help: "Index name: the directory Indexes/NAME.") var name: String?
+    @OptionGroup var location: IndexLocationOptions
     @Option(help: "Number of results.") var top = 10
     @Option(help: "Prefilter candidates re-ranked by SCAN.") var candidates = Searcher.defaultCandidates
     @Flag(help: "Score every image with SCAN (slow, exact).") var exact = false
@@ -31,17 +30,14 @@ struct ScanSearch: ParsableCommand {
     static func main() { runWithFastBLAS() }
 
     func validate() throws {
-        if index != nil && name != nil { throw ValidationError("give --index or --name, not both") }
         if top < 1 { throw ValidationError("--top must be at least 1") }
         if candidates < 1 { throw ValidationError("--candidates must be at least 1") }
         if exact && prefilterOnly { throw ValidationError("--exact and --prefilter-only exclude each other") }
     }
 
-    func warn(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
-
     func run() throws {
         if query != "-" && query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw SearchError.emptyQuery }
-        let path = try IndexLocation.resolve(index: index, name: name)
+        let path = try IndexLocation.resolve(index: location.index, name: location.name)
         Searcher.tuneProcessForSearch()
         let searcher = try Searcher(index: path)
         if let w = searcher.model.prefilterWarning, !exact { warn(w) }

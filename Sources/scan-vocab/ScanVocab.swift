@@ -23,7 +23,7 @@ struct ScanVocab: ParsableCommand {
     var threshold = VocabularyBuilder.defaultThreshold
 
     func run() throws {
-        let folder = PrecompSplit.folder(dataPath: dataPath, dataName: dataName)
+        let folder = try PrecompLayout.folder(dataPath: dataPath, dataName: dataName)
         let files = VocabularyBuilder.captionFiles(datasetDirectory: folder)
         for f in files where !FileManager.default.fileExists(atPath: f) {
             throw DatasetError.missingFile(path: f, hint: "the vocabulary is built from train_caps.txt and dev_caps.txt")

@@ -1,26 +1,8 @@
 import Foundation
 import SCANCore
 import SCANIndex
+import TestSupport
 import XCTest
-
-/// Deterministic pseudo-random numbers (SplitMix64).
-struct TestRNG {
-    var base: SplitMix64
-    init(seed: UInt64) { base = SplitMix64(seed: seed) }
-    mutating func next() -> UInt64 { base.next() }
-    /// Uniform in [-1, 1).
-    mutating func float() -> Float { Float(Double(next() >> 11) / Double(1 << 53) * 2 - 1) }
-    mutating func int(_ range: Range<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
-    mutating func floats(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in float() * scale } }
-}
-
-/// A fresh temporary directory, removed when the test ends.
-func makeTempDir(_ test: XCTestCase, _ name: String = "scan-index-test") -> String {
-    let dir = NSTemporaryDirectory() + "\(name)-\(UUID().uuidString)"
-    try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
-    return dir
-}
 
 enum Fixture {
     static let embedDim = 16

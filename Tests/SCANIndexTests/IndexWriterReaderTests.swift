@@ -1,6 +1,7 @@
 import Foundation
 import SCANCore
 import SCANIndex
+import TestSupport
 import XCTest
 
 final class IndexWriterReaderTests: XCTestCase {

@@ -1,6 +1,7 @@
 import SCANCore
 @testable import SCANIndex
 import CZstd
+import TestSupport
 import XCTest
 
 final class RecordCodecTests: XCTestCase {
@@ -177,21 +178,5 @@ final class RecordCodecTests: XCTestCase {
             shuffled.withUnsafeBytes { s in back.withUnsafeMutableBytes { ByteShuffle.unshuffle(s.baseAddress!, into: $0.baseAddress!, count: n, width: width) } }
             XCTAssertEqual(back, src)
         }
-    }
-
-    func testBase64Decoder() {
-        var rng = TestRNG(seed: 8)
-        for n in 0..<20 {
-            let bytes = (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-            let text = Array(Data(bytes).base64EncodedString().utf8)
-            var out = [UInt8](repeating: 0, count: n)
-            let bad = text.withUnsafeBytes { t in out.withUnsafeMutableBytes { Base64.decode(t, into: $0.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 8)!) } }
-            XCTAssertNil(bad)
-            XCTAssertEqual(text.withUnsafeBytes { Base64.decodedLength($0) }, n)
-            XCTAssertEqual(out, bytes)
-        }
-        var out = [UInt8](repeating: 0, count: 3)
-        let bad = Array("AB*D".utf8).withUnsafeBytes { t in out.withUnsafeMutableBytes { Base64.decode(t, into: $0.baseAddress!) } }
-        XCTAssertEqual(bad, 2)
     }
 }

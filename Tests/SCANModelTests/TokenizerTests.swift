@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import SCANModel
 
@@ -6,17 +7,7 @@ import XCTest
 /// tokens and ids) and hand-written cases for Treebank rules that the fixture does not exercise
 /// (expected tokens produced with NLTK 3.10.4 `word_tokenize(text, preserve_line=True)`).
 final class TokenizerTests: XCTestCase {
-    /// SCAN_REFERENCE_DIR, or `../shared/fixtures/reference` relative to the package root.
-    static func referenceDirectory() -> URL {
-        if let dir = ProcessInfo.processInfo.environment["SCAN_REFERENCE_DIR"], !dir.isEmpty {
-            return URL(fileURLWithPath: dir)
-        }
-        let packageRoot = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent()  // SCANModelTests
-            .deletingLastPathComponent()  // Tests
-            .deletingLastPathComponent()  // package root
-        return packageRoot.appendingPathComponent("../shared/fixtures/reference").standardizedFileURL
-    }
+    static func referenceDirectory() -> URL { ReferenceFixtures.directory }
 
     private struct FixtureLine: Decodable {
         let caption: String
@@ -52,14 +43,14 @@ final class TokenizerTests: XCTestCase {
                 let entry = try JSONDecoder().decode(FixtureLine.self, from: Data(line))
                 let tokens = tokenizer.tokenize(entry.caption)
                 if !Self.exactlyEqual(tokens, entry.tokens) {
-                    tokenMismatches.append("line \(number + 1): \(VocabularyError.quoted(entry.caption)): got \(tokens), expected \(entry.tokens)")
+                    tokenMismatches.append("line \(number + 1): \(JSONString.quoted(entry.caption, escaping: .visible)): got \(tokens), expected \(entry.tokens)")
                 }
                 if entry.tokens.isEmpty {
                     XCTAssertThrowsError(try vocab.encode(entry.caption, tokenizer: tokenizer), "\(file) line \(number + 1): empty caption must throw")
                 } else {
                     let ids = try vocab.encode(entry.caption, tokenizer: tokenizer)
                     if ids != entry.ids {
-                        idMismatches.append("line \(number + 1): \(VocabularyError.quoted(entry.caption)): got \(ids), expected \(entry.ids)")
+                        idMismatches.append("line \(number + 1): \(JSONString.quoted(entry.caption, escaping: .visible)): got \(ids), expected \(entry.ids)")
                     }
                 }
             }
@@ -78,7 +69,7 @@ final class TokenizerTests: XCTestCase {
 
     private func check(_ caption: String, _ expected: [String], file: StaticString = #filePath, line: UInt = #line) {
         let tokens = Tokenizer().tokenize(caption)
-        XCTAssertTrue(Self.exactlyEqual(tokens, expected), "\(VocabularyError.quoted(caption)): got \(tokens), expected \(expected)", file: file, line: line)
+        XCTAssertTrue(Self.exactlyEqual(tokens, expected), "\(JSONString.quoted(caption, escaping: .visible)): got \(tokens), expected \(expected)", file: file, line: line)
     }
 
     func testQuotes() {

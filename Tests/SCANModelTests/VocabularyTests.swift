@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import SCANModel
 
@@ -64,18 +65,24 @@ final class VocabularyTests: XCTestCase {
         XCTAssertTrue(text.hasSuffix("\"14\": \"\\u007f\"}, \"idx\": 15}"))
     }
 
-    func testReadsTheRealVocabularyByteForByte() throws {
-        let path = referenceFile("f30k_precomp_vocab.json")
-        let vocab = try Vocabulary(contentsOf: path)
-        XCTAssertEqual(vocab.count, 8480)
-        XCTAssertEqual(vocab.id("<pad>"), Vocabulary.pad)
-        XCTAssertEqual(vocab.id("<start>"), Vocabulary.start)
-        XCTAssertEqual(vocab.id("<end>"), Vocabulary.end)
-        XCTAssertEqual(vocab.id("<unk>"), Vocabulary.unk)
-        XCTAssertEqual(vocab.id("two"), 4)
-        XCTAssertEqual(vocab.id("no-such-word-here"), Vocabulary.unk)
-        XCTAssertEqual(vocab.word(8479), "marbles")
-        XCTAssertEqual(vocab.jsonData(), try Data(contentsOf: URL(fileURLWithPath: path)))
+    /// Every original vocabulary in the reference folder (`*_precomp_vocab.json`, written by the
+    /// original's vocab.py) reads with its special tokens in place and writes back byte for byte.
+    func testReadsTheRealVocabulariesByteForByte() throws {
+        let dir = ReferenceFixtures.directory.path
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix("_precomp_vocab.json") }.sorted()
+        XCTAssertFalse(files.isEmpty, "no *_precomp_vocab.json in \(dir): this test needs one original vocabulary")
+        for name in files {
+            let path = referenceFile(name)
+            let vocab = try Vocabulary(contentsOf: path)
+            XCTAssertGreaterThan(vocab.count, 4, name)
+            XCTAssertEqual(vocab.id("<pad>"), Vocabulary.pad, name)
+            XCTAssertEqual(vocab.id("<start>"), Vocabulary.start, name)
+            XCTAssertEqual(vocab.id("<end>"), Vocabulary.end, name)
+            XCTAssertEqual(vocab.id("<unk>"), Vocabulary.unk, name)
+            XCTAssertEqual(vocab.id("no-such-word-here"), Vocabulary.unk, name)
+            for id in [4, vocab.count / 2, vocab.count - 1] { XCTAssertEqual(vocab.word(id).map { vocab.id($0) }, id, "\(name) id \(id)") }
+            XCTAssertEqual(vocab.jsonData(), try Data(contentsOf: URL(fileURLWithPath: path)), name)
+        }
     }
 
     func testReadsKeysInAnyOrderAndExtraKeys() throws {
@@ -225,27 +232,36 @@ final class VocabularyTests: XCTestCase {
 
     // MARK: - Building
 
-    /// evalrank_tiny_t2i_vocab.json was built by the original Vocabulary code from the 100 captions of
-    /// evalrank_tiny_t2i_caps.txt with threshold 1 (every word); threshold 2 or more drops words.
-    func testBuilderReproducesTheEvalrankVocabulary() throws {
-        let capsPath = referenceFile("evalrank_tiny_t2i_caps.txt")
-        let vocabPath = referenceFile("evalrank_tiny_t2i_vocab.json")
-        let reference = try Vocabulary(contentsOf: vocabPath)
-        let built = try VocabularyBuilder.build(captionFiles: [capsPath], threshold: 1)
-        XCTAssertEqual(built.count, reference.count)
-        XCTAssertEqual(built.idx2word, reference.idx2word)
-        XCTAssertEqual(built.jsonData(), try Data(contentsOf: URL(fileURLWithPath: vocabPath)))
+    /// Each evalrank case's vocabulary was built by the original Vocabulary code from the case's
+    /// captions with threshold 1 (every word); threshold 2 or more drops words.
+    func testBuilderReproducesTheEvalrankVocabularies() throws {
+        let cases = try ReferenceFixtures.cases(kinds: ["evalrank"])
+        XCTAssertFalse(cases.isEmpty, "no evalrank case in \(ReferenceFixtures.directory.path)")
+        for c in cases {
+            guard let capsName = c.json["captions_file"]?.string, let vocabName = c.json["vocab_file"]?.string else {
+                XCTFail("\(c.name): the case names no captions_file or vocab_file")
+                continue
+            }
+            let capsPath = referenceFile(capsName), vocabPath = referenceFile(vocabName)
+            let reference = try Vocabulary(contentsOf: vocabPath)
+            let built = try VocabularyBuilder.build(captionFiles: [capsPath], threshold: 1)
+            XCTAssertEqual(built.count, reference.count, c.name)
+            XCTAssertEqual(built.idx2word, reference.idx2word, c.name)
+            XCTAssertEqual(built.jsonData(), try Data(contentsOf: URL(fileURLWithPath: vocabPath)), c.name)
 
-        var builder = VocabularyBuilder()
-        XCTAssertEqual(builder.threshold, 4)
-        try builder.addCaptions(contentsOf: capsPath)
-        XCTAssertEqual(builder.captionCount, 100)
-        XCTAssertEqual(builder.distinctWords.count, reference.count - 4)
-        for threshold in 2...4 {
-            builder.threshold = threshold
-            let smaller = try builder.makeVocabulary()
-            XCTAssertLessThan(smaller.count, reference.count, "threshold \(threshold)")
-            XCTAssertTrue(smaller.idx2word.dropFirst(4).allSatisfy { builder.count(of: $0) >= threshold })
+            var builder = VocabularyBuilder()
+            XCTAssertEqual(builder.threshold, 4)
+            try builder.addCaptions(contentsOf: capsPath)
+            let lines = try String(contentsOfFile: capsPath, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+            XCTAssertEqual(builder.captionCount, lines.last == "" ? lines.count - 1 : lines.count, c.name)
+            XCTAssertEqual(builder.distinctWords.count, reference.count - 4, c.name)
+            for threshold in 2...4 {
+                builder.threshold = threshold
+                let smaller = try builder.makeVocabulary()
+                XCTAssertLessThanOrEqual(smaller.count, reference.count, "\(c.name) threshold \(threshold)")
+                XCTAssertTrue(smaller.idx2word.dropFirst(4).allSatisfy { builder.count(of: $0) >= threshold })
+                XCTAssertTrue(reference.idx2word.dropFirst(4).allSatisfy { builder.count(of: $0) >= threshold || !smaller.contains($0) })
+            }
         }
     }
 

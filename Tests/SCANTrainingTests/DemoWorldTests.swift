@@ -1,4 +1,5 @@
 import Foundation
+import SCANSynthetic
 import SCANTraining
 import XCTest
 

@@ -9,6 +9,10 @@ public struct TestRNG {
     public mutating func uniform() -> Float { base.uniform() }
     public mutating func uniform(_ lo: Float, _ hi: Float) -> Float { base.uniform(lo, hi) }
     public mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
+    public mutating func int(_ range: Range<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
+    /// Uniform in [-1, 1) with 53 random bits.
+    public mutating func float() -> Float { Float(Double(next() >> 11) / Double(1 << 53) * 2 - 1) }
+    public mutating func floats(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in float() * scale } }
 
     /// A ragged set of `count` items with lengths in `lengths`, l2-normalised rows unless `normalize` is false.
     public mutating func embeddings(count: Int, lengths: ClosedRange<Int>, dim: Int, normalize: Bool = true) -> EmbeddingSet {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SCANSynthetic
 import SCANTraining
 
 /// `scan-demo-world`: writes a deterministic synthetic world in the original's precomp layout.

@@ -1,0 +1,84 @@
+import Foundation
+import XCTest
+
+/// Runs the built command-line tools as child processes. They are found next to the test bundle in
+/// the build products directory (`swift build --build-tests`, which `Tools/test.sh` runs, builds them).
+/// A tool that is not there fails the test: a test that silently skips proves nothing.
+public enum ToolRunner {
+    public struct MissingTool: Error, CustomStringConvertible {
+        public let tool: String
+        public let searched: [String]
+        public var description: String {
+            "\(tool) is not built next to the test bundle (looked in \(searched.joined(separator: ", "))); run `swift build --build-tests` first"
+        }
+    }
+
+    public static func path(_ tool: String) throws -> String {
+        var dirs: [URL] = []
+        for b in Bundle.allBundles { dirs += [b.bundleURL, b.bundleURL.deletingLastPathComponent()] }
+        dirs.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
+        if let exe = Bundle.main.executableURL { dirs.append(exe.deletingLastPathComponent()) }
+        for d in dirs {
+            let p = d.appendingPathComponent(tool).path
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        throw MissingTool(tool: tool, searched: Set(dirs.map(\.path)).sorted())
+    }
+
+    public struct Output {
+        public var status: Int32
+        public var reason: Process.TerminationReason
+        public var stdout: String
+        public var stderr: String
+    }
+
+    /// Starts `tool` with `arguments` (stdout/stderr to files, so that large outputs never block it).
+    /// `dir` is the working directory (and holds the captured output).
+    public static func start(_ tool: String, _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
+                             in dir: String) throws -> (Process, () -> Output) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try path(tool))
+        p.arguments = arguments
+        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        var env = ProcessInfo.processInfo.environment
+        env["SCAN_QUIET"] = "1"
+        // The tools would otherwise switch OpenBLAS to a faster kernel: keep the test process's one,
+        // so that their numbers can be compared with in-process results.
+        env["SCAN_KEEP_BLAS_KERNEL"] = "1"
+        for (k, v) in environment { env[k] = v }
+        p.environment = env
+        let tag = UUID().uuidString.prefix(8)
+        let out = dir + "/\(tool)-\(tag).out", err = dir + "/\(tool)-\(tag).err"
+        _ = FileManager.default.createFile(atPath: out, contents: nil)
+        _ = FileManager.default.createFile(atPath: err, contents: nil)
+        p.standardOutput = FileHandle(forWritingAtPath: out)
+        p.standardError = FileHandle(forWritingAtPath: err)
+        let pipe = Pipe()
+        if stdin != nil { p.standardInput = pipe } else { p.standardInput = FileHandle.nullDevice }
+        try p.run()
+        if let stdin {
+            pipe.fileHandleForWriting.write(Data(stdin.utf8))
+            pipe.fileHandleForWriting.closeFile()
+        }
+        return (p, {
+            p.waitUntilExit()
+            let o = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+            let e = (try? String(contentsOfFile: err, encoding: .utf8)) ?? ""
+            return Output(status: p.terminationStatus, reason: p.terminationReason, stdout: o, stderr: e)
+        })
+    }
+
+    /// Runs `tool` to completion. `dir` defaults to a fresh temporary directory.
+    public static func run(_ tool: String, _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
+                           in dir: String? = nil) throws -> Output {
+        let workDir: String
+        if let dir {
+            workDir = dir
+        } else {
+            workDir = NSTemporaryDirectory() + "scan-tool-\(UUID().uuidString)"
+            try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: true)
+        }
+        defer { if dir == nil { try? FileManager.default.removeItem(atPath: workDir) } }
+        return try start(tool, arguments, stdin: stdin, environment: environment, in: workDir).1()
+    }
+}
