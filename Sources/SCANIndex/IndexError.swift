@@ -55,6 +55,9 @@ public enum IndexError: Error, CustomStringConvertible, Equatable, Sendable {
     case invalidID(file: String, line: Int, id: String, reason: String)
     /// A feature value is NaN or infinite.
     case nonFiniteValue(file: String, record: String, field: String, index: Int)
+    /// A region feature is NaN or infinite: image `image` (its id; `row` its row in a precomp .npy),
+    /// region and dimension 0-based; `value` as printed ("nan", "inf", "-inf").
+    case nonFiniteFeature(file: String, image: String, row: Int?, region: Int, dimension: Int, value: String)
     /// A line of a text source does not parse.
     case malformedLine(file: String, line: Int, reason: String)
     /// A source yields nothing.
@@ -106,6 +109,10 @@ public enum IndexError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(file): line \(line): id '\(id)': \(reason)"
         case let .nonFiniteValue(file, record, field, index):
             return "\(file): record \(record): \(field)[\(index)] is not finite"
+        case let .nonFiniteFeature(file, image, row, region, dimension, value):
+            let which = row.map { String($0) == image ? "image \(image) (row \($0))" : "image '\(image)' (row \($0))" } ?? "image '\(image)'"
+            return "\(file): \(which), region \(region), dimension \(dimension): the feature value is \(value), not a finite number "
+                + "(fix the features or leave this image out)"
         case let .malformedLine(file, line, reason):
             return "\(file): line \(line): \(reason)"
         case let .emptySource(file):
