@@ -189,4 +189,46 @@ final class NewUserIndexTests: XCTestCase {
         }
         XCTAssertEqual(starts, [17 + SearchOutput.textIDWidth + 2])
     }
+
+    /// The README: every flag of every tool command it shows exists in that command's --help, the names
+    /// agree with the tools' help, and the demo numbers are stated as one machine's, with ranges.
+    func testReadmeExamplesUseFlagsTheToolsHave() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let tmp = makeTempDir(self)
+        let joined = readme.replacingOccurrences(of: "\\\n", with: " ")
+        let command = try NSRegularExpression(pattern: #"(?:\$B/|\.build/release/)(scan-[a-z]+)((?: (?:fit|build|add|info|verify|retention|similarity|train|index|packed-gemm))?)([^\n`&|]*)"#)
+        var checked = 0
+        var helps: [String: String] = [:]
+        for m in command.matches(in: joined, range: NSRange(joined.startIndex..., in: joined)) {
+            let tool = String(joined[Range(m.range(at: 1), in: joined)!])
+            let sub = String(joined[Range(m.range(at: 2), in: joined)!]).trimmingCharacters(in: .whitespaces)
+            let rest = String(joined[Range(m.range(at: 3), in: joined)!])
+            let key = tool + " " + sub
+            if helps[key] == nil {
+                let h = try ToolRunner.run(tool, (sub.isEmpty ? [] : [sub]) + ["--help"], in: tmp)
+                XCTAssertEqual(h.status, 0, "\(key) --help: \(h.stderr)")
+                helps[key] = h.stdout
+            }
+            let flags = try NSRegularExpression(pattern: #"(?<![A-Za-z0-9_])--[a-z][a-z0-9_-]*"#)
+            for f in flags.matches(in: rest, range: NSRange(rest.startIndex..., in: rest)) {
+                let flag = String(rest[Range(f.range, in: rest)!])
+                XCTAssertTrue(helps[key]!.contains(flag), "README: `\(key.trimmingCharacters(in: .whitespaces)) ... \(flag)` is not in its --help")
+                checked += 1
+            }
+        }
+        XCTAssertGreaterThan(checked, 30, "flags checked")
+        XCTAssertFalse(readme.contains("f30k-test"))
+        XCTAssertTrue(readme.contains("--name f30k_test") && readme.contains("Indexes/f30k_test"))
+        XCTAssertTrue(readme.contains("runs/f30k_scan/checkpoint/model_best"))
+        XCTAssertFalse(readme.contains("| `scan-bench` (Tools/) |"))
+        XCTAssertTrue(readme.contains(".build/release/scan-bench"))
+        // Demo numbers: one machine's, deterministic there, with what holds across machines.
+        XCTAssertTrue(readme.contains("deterministic on one machine") && readme.contains("592.6, 596.6, 595.9")
+                      && readme.contains("594-598"), "the demo numbers' caveat")
+        // The dev split need and the vocabulary advice.
+        for s in ["A dev split is needed", "--val_train_images", "--no_val", "--no_dev", "--vocab_path vocab/mydata", "--ids dev_ids.txt"] {
+            XCTAssertTrue(readme.contains(s), s)
+        }
+    }
 }
