@@ -111,7 +111,7 @@ public enum IndexError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(file): record \(record): \(field)[\(index)] is not finite"
         case let .nonFiniteFeature(file, image, row, region, dimension, value):
             let which = row.map { String($0) == image ? "image \(image) (row \($0))" : "image '\(image)' (row \($0))" } ?? "image '\(image)'"
-            return "\(file): \(which), region \(region), dimension \(dimension): the feature value is \(value), not a finite number "
+            return "\(file): \(which), region \(region), dimension \(dimension): value \(value) is not finite "
                 + "(fix the features or leave this image out)"
         case let .malformedLine(file, line, reason):
             return "\(file): line \(line): \(reason)"

@@ -58,8 +58,9 @@ public enum SearchError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(ids.count) query image id(s) are not in the index: \(ids.prefix(10).joined(separator: ", "))\(ids.count > 10 ? ", ..." : "")"
         case let .idCollision(index, source, count, sourceCount, others, examples):
             let ex = examples.prefix(5).map { "'\($0)'" }.joined(separator: ", ") + (count > 5 ? ", ..." : "")
+            let changed = others.contains(source) ? "; \(source) itself has changed since it was appended" : ""
             return "\(source): \(count) of its \(sourceCount) ids are already in the index \(index), appended from another source "
-                + "(\(others.joined(separator: ", "))): \(ex). Nothing was appended. Without --ids a precomp .npy's ids are its row numbers, "
+                + "(\(others.joined(separator: ", "))\(changed)): \(ex). Nothing was appended. Without --ids a precomp .npy's ids are its row numbers, "
                 + "so two .npy files collide: give this one its own ids with --ids FILE (one per image and line), or build a separate index. "
                 + "(Re-running a build on the same source resumes it: ids it appended already are skipped.)"
         case let .otherPrefilter(index, ip, model, mp):

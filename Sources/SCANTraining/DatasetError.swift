@@ -18,7 +18,7 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
         case let .featureShape(file, expected, found): return "\(file): expected features of shape \(expected), found \(found)"
         case let .featureDimension(file, e, f): return "\(file): features have dimension \(f), but the model's img_dim is \(e)"
         case let .nonFinite(file, image, region, dimension, value):
-            return "\(file): image \(image) (row \(image)), region \(region), dimension \(dimension): the feature value is \(value), not a finite number"
+            return "\(file): image \(image) (row \(image)), region \(region), dimension \(dimension): value \(value) is not finite"
         case let .emptySplit(file): return "\(file): no captions"
         case let .badFolds(reason): return "--fold5: \(reason)"
         case let .badValidationSlice(file, n, total):

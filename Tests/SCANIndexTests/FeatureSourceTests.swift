@@ -91,7 +91,7 @@ final class FeatureSourceTests: XCTestCase {
         do {
             try nanSrc.validate(expectedImgDim: 8)
         } catch {
-            XCTAssertTrue("\(error)".contains("image 2 (row 2), region 1, dimension 5: the feature value is nan"), "\(error)")
+            XCTAssertTrue("\(error)".contains("image 2 (row 2), region 1, dimension 5: value nan is not finite"), "\(error)")
         }
         XCTAssertNoThrow(try nanSrc.validate(expectedImgDim: 8, checkValues: false))
         XCTAssertIndexError(try nanSrc.item(at: 2)) {

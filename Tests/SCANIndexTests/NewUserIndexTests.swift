@@ -64,6 +64,12 @@ final class NewUserIndexTests: XCTestCase {
         XCTAssertEqual(added.manifest.imageCount, 450)
         XCTAssertEqual(added.manifest.sourceFiles?.map(\.path), [world.testImages, dir + "/copy_ims.npy", other])
         XCTAssertFalse(added.summary.contains("already"), added.summary)
+        // The same path with other content is another source.
+        let changed = try NPY.read(other)
+        try NPY.write(Tensor(shape: changed.shape, data: changed.data.map { $0 * 2 }), to: other)
+        XCTAssertThrowsError(try IndexBuilder.add(index: index, source: try PrecompFeatureSource(imagesPath: other, idsPath: dir + "/ids.txt"), options: quiet())) { err in
+            XCTAssertTrue("\(err)".contains("\(other) itself has changed since it was appended"), "\(err)")
+        }
     }
 
     /// A build interrupted half way resumes from the same source (its ids are skipped, not an error).
