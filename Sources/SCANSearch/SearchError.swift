@@ -44,7 +44,9 @@ public enum SearchError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .otherModel(index, i, model, f):
             return "\(index): the index was built by model \(i), but \(model) is model \(f); use the index's own model (omit --model) or build a new index"
         case let .prefilterMismatch(index, reason):
-            return "\(index): prefilter: \(reason)"
+            return "\(index): the prefilter of the index's model copy is not the one the index was built with: \(reason). "
+                + "\(index)/model/prefilter.safetensors was replaced after the build (e.g. by scan-prefilter fit --force --model \(index)/model): "
+                + "put the original back, or build a new index"
         case .emptyQuery:
             return "empty query: give at least one word"
         case let .corruptRecord(id, key, db, reason):
