@@ -77,7 +77,8 @@ struct Build: ParsableCommand {
         Ids the index holds from another source are an error (nothing is appended): give that source its own ids with --ids.
 
         Example (after scan-train, which writes runs/f30k_scan/checkpoint/model_best):
-          scan-index build --model runs/f30k_scan/checkpoint/model_best --features data/f30k_precomp/test_ims.npy --name f30k_test
+          scan-index build --model runs/f30k_scan/checkpoint/model_best \\
+            --features data/f30k_precomp/test_ims.npy --name f30k_test
         """)
 
     @Option(help: "Model directory (config.json, model.safetensors, vocab.json, optional prefilter.safetensors).")
@@ -112,7 +113,10 @@ struct Add: ParsableCommand {
         source are an error and nothing is appended: without --ids a precomp .npy's ids are its row numbers, so give \
         a second .npy its own ids with --ids FILE. Searches running meanwhile see the index as of a commit.
 
-        Example: scan-index add --name f30k_test --features data/f30k_precomp/dev_ims.npy --ids dev_ids.txt
+        Example (ids dev-0 ... dev-999 for Flickr30K's 1000 dev images):
+          seq -f 'dev-%g' 0 999 > dev_ids.txt
+          scan-index add --name f30k_test --features data/f30k_precomp/dev_ims.npy \\
+            --ids dev_ids.txt
         """)
 
     @OptionGroup var location: Location

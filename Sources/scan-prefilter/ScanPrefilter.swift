@@ -17,7 +17,7 @@ struct ScanPrefilter: ParsableCommand {
 struct Fit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Fit the projections contrastively on a split's image-caption pairs (the model stays frozen).",
-        discussion: "An existing prefilter.safetensors is kept unless --force is given.\n\nExample: scan-prefilter fit --model models/f30k_t2i --data_path data/f30k_precomp --split train")
+        discussion: "An existing prefilter.safetensors is kept unless --force is given.\n\nExample:\n  scan-prefilter fit --model models/f30k_t2i --data_path data/f30k_precomp \\\n    --split train")
 
     @Option(help: "Model directory; prefilter.safetensors is written into it.") var model: String
     @Option(name: .customLong("data_path"), help: "Folder with {split}_ims.npy and {split}_caps.txt (or the data root with --data_name).") var dataPath: String

@@ -15,9 +15,10 @@ struct ScanTrain: ParsableCommand {
         (the last N train images are held out and validated on) or --no_val (no validation; model_best is the \
         last checkpoint). A run stopped by --max_iters validates and saves like an epoch end; --resume continues it.
 
-        Example (the README's): scan-train --data_path data --data_name f30k_precomp --vocab_path vocab \
-          --logger_name runs/f30k_scan/log --model_name runs/f30k_scan/checkpoint --max_violation --bi_gru \
-          --agg_func=Mean --cross_attn=t2i --lambda_softmax=9
+        Example (the README's):
+          scan-train --data_path data --data_name f30k_precomp --vocab_path vocab \\
+            --logger_name runs/f30k_scan/log --model_name runs/f30k_scan/checkpoint \\
+            --max_violation --bi_gru --agg_func=Mean --cross_attn=t2i --lambda_softmax=9
         """)
 
     @Option(name: .customLong("data_path"), help: "Path to datasets.") var dataPath = "/srv/data/data"

@@ -14,7 +14,9 @@ struct ScanVocab: ParsableCommand {
         checkpoint) needs the vocabulary it was trained with. For a vocabulary of your own data, write it to its own \
         folder, e.g. --vocab_path vocab/mydata, and give that folder to scan-train --vocab_path.
 
-        Example: scan-vocab --data_path data --data_name mydata_precomp --vocab_path vocab/mydata
+        Example (your own data, its vocabulary in its own folder):
+          scan-vocab --data_path data --data_name mydata_precomp \\
+            --vocab_path vocab/mydata
         """)
 
     @Option(name: .customLong("data_path"), help: "The original's data root (or the folder holding the caption files).")

@@ -224,6 +224,21 @@ final class NewUserIndexTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(checked, 30, "flags checked")
+        // The tools' own examples: not re-wrapped (a wrapped line breaks when pasted), and their flags exist.
+        for (tool, sub) in [("scan-index", "build"), ("scan-index", "add"), ("scan-search", ""), ("scan-train", ""), ("scan-vocab", ""), ("scan-prefilter", "fit")] {
+            let help = try ToolRunner.run(tool, (sub.isEmpty ? [] : [sub]) + ["--help"], in: tmp).stdout
+            let lines = help.components(separatedBy: "\n")
+            let start = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("Example") }, "\(tool) \(sub) has an example")
+            let block = lines[(start + 1)...].prefix { !$0.isEmpty }
+            XCTAssertFalse(block.isEmpty, tool)
+            for l in block {
+                XCTAssertTrue(l.hasPrefix("  "), "\(tool) \(sub): example line re-wrapped: \(l)")
+                for f in l.split(separator: " ") where f.hasPrefix("--") {
+                    let flag = f.split(separator: "=")[0]
+                    XCTAssertTrue(help.contains("  \(flag) ") || help.contains("  \(flag)\n") || help.contains("  \(flag) <"), "\(tool) \(sub): \(flag)")
+                }
+            }
+        }
         XCTAssertFalse(readme.contains("f30k-test"))
         XCTAssertTrue(readme.contains("--name f30k_test") && readme.contains("Indexes/f30k_test"))
         XCTAssertTrue(readme.contains("runs/f30k_scan/checkpoint/model_best"))
