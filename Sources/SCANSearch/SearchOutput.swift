@@ -3,10 +3,12 @@ import Foundation
 /// The printed forms of search results.
 public enum SearchOutput {
     /// One JSON object on one line: `{"query": ..., "unknown_words": [...], "results": [{"rank": 1, "id": ..., "score": ..., "captions": [...]}, ...]}`.
-    /// `unknown_words` lists the query's words the model's vocabulary lacks (searched as <unk>), always present.
-    public static func jsonLine(query: String, hits: [SearchHit], unknownWords: [String] = []) -> String {
-        var s = "{\"query\": " + jsonString(query) + ", \"unknown_words\": [" + unknownWords.map(jsonString).joined(separator: ", ")
-        s += "], \"results\": ["
+    /// `unknown_words` lists the query's words the model's vocabulary lacks (searched as <unk>); scan-search
+    /// always passes them (an empty list when every word is known), nil leaves the key out.
+    public static func jsonLine(query: String, hits: [SearchHit], unknownWords: [String]? = nil) -> String {
+        var s = "{\"query\": " + jsonString(query)
+        if let unknownWords { s += ", \"unknown_words\": [" + unknownWords.map(jsonString).joined(separator: ", ") + "]" }
+        s += ", \"results\": ["
         s += hits.map { h in
             "{\"rank\": \(h.rank), \"id\": \(jsonString(h.id)), \"score\": \(jsonNumber(h.score)), \"captions\": ["
                 + h.captions.map(jsonString).joined(separator: ", ") + "]}"
