@@ -16,8 +16,10 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
     case featureShape(file: String, expected: String, found: [Int])
     /// The features' dimension differs from the model's img_dim.
     case featureDimension(file: String, modelImgDim: Int, found: Int)
-    /// An image row of a split holds NaN or infinite values.
-    case nonFinite(file: String, image: Int)
+    /// An image row of a split holds a NaN or infinite value (the first one: region, dimension, value).
+    case nonFinite(file: String, image: Int, region: Int, dimension: Int, value: String)
+    /// `--val_train_images` asks for more images than train can spare (or train's captions are not 5 per image).
+    case badValidationSlice(file: String, images: Int, trainImages: Int)
     /// A captions file has no captions.
     case emptySplit(file: String)
     /// The 5-fold evaluation cannot be made on this split.
@@ -43,6 +45,9 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
     case invalidID(file: String, line: Int, id: String, reason: String)
     /// A feature value is NaN or infinite (`index` is the flat offset within the record's field).
     case nonFiniteValue(file: String, record: String, field: String, index: Int)
+    /// A region feature is NaN or infinite: image `image` (its id; `row` its row in a precomp .npy),
+    /// region and dimension 0-based; `value` as printed ("nan", "inf", "-inf").
+    case nonFiniteFeature(file: String, image: String, row: Int?, region: Int, dimension: Int, value: String)
     /// A line of a text source does not parse.
     case malformedLine(file: String, line: Int, reason: String)
     /// A source yields nothing.
@@ -58,7 +63,10 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(im) has \(ni) images and \(cap) has \(nc) captions: expected 5 captions per image (or one image row per caption)"
         case let .featureShape(file, expected, found): return "\(file): expected features of shape \(expected), found \(found)"
         case let .featureDimension(file, e, f): return "\(file): features have dimension \(f), but the model's img_dim is \(e)"
-        case let .nonFinite(file, image): return "\(file): image \(image) has NaN or infinite features"
+        case let .nonFinite(file, image, region, dimension, value):
+            return "\(file): image \(image) (row \(image)), region \(region), dimension \(dimension): value \(value) is not finite"
+        case let .badValidationSlice(file, n, total):
+            return "\(file): cannot hold out \(n) of its \(total) images (5 captions each) for validation: --val_train_images must be 1...\(max(1, total - 1))"
         case let .emptySplit(file): return "\(file): no captions"
         case let .badFolds(reason): return "--fold5: \(reason)"
         case let .cannotOpen(file, reason): return "\(file): cannot open: \(reason)"
@@ -71,6 +79,10 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .idCountMismatch(file, e, f): return "\(file): expected \(e) ids (one per image), found \(f) lines"
         case let .invalidID(file, line, id, reason): return "\(file): line \(line): id '\(id)': \(reason)"
         case let .nonFiniteValue(file, record, field, index): return "\(file): record \(record): \(field)[\(index)] is not finite"
+        case let .nonFiniteFeature(file, image, row, region, dimension, value):
+            let which = row.map { String($0) == image ? "image \(image) (row \($0))" : "image '\(image)' (row \($0))" } ?? "image '\(image)'"
+            return "\(file): \(which), region \(region), dimension \(dimension): value \(value) is not finite "
+                + "(fix the features or leave this image out)"
         case let .malformedLine(file, line, reason): return "\(file): line \(line): \(reason)"
         case let .emptySource(file): return "\(file): no images"
         }

@@ -64,7 +64,7 @@ public final class NPYDirectoryFeatureSource: FeatureSource {
     public func item(at index: Int) throws -> FeatureItem {
         let features = try load(index)
         let path = directory + "/" + fileNames[index]
-        try SourceSupport.checkFinite(features, file: path, record: id(at: index), field: "features")
+        try SourceSupport.checkFinite(features, file: path, record: id(at: index))
         var captions: [String] = []
         let capPath = directory + "/" + id(at: index) + ".txt"
         if FileManager.default.fileExists(atPath: capPath) {
@@ -79,7 +79,7 @@ public final class NPYDirectoryFeatureSource: FeatureSource {
             Parallel.forEach(count) { i in
                 do {
                     let t = try self.load(i)
-                    try SourceSupport.checkFinite(t, file: self.directory + "/" + self.fileNames[i], record: self.id(at: i), field: "features")
+                    try SourceSupport.checkFinite(t, file: self.directory + "/" + self.fileNames[i], record: self.id(at: i))
                 } catch { errs[i] = error }
             }
         }

@@ -83,12 +83,12 @@ public final class PrecompFeatureSource: FeatureSource {
     public func item(at index: Int) throws -> FeatureItem {
         precondition(index >= 0 && index < count, "image \(index) out of 0..<\(count)")
         let features = images.rows(index..<(index + 1)).reshaped([regionsPerImage, imgDim])
-        try SourceSupport.checkFinite(features, file: imagesPath, record: id(at: index), field: "features")
+        try SourceSupport.checkFinite(features, file: imagesPath, record: id(at: index), row: index)
         return FeatureItem(id: id(at: index), source: sourceDescription, features: features, captions: captions(at: index))
     }
 
     public func checkValues() throws {
-        try SourceSupport.checkFinite(images, file: imagesPath, rowSize: regionsPerImage * imgDim,
-                                      recordOf: { self.id(at: $0) }, field: "features")
+        try SourceSupport.checkFinite(images, file: imagesPath, rowSize: regionsPerImage * imgDim, columns: imgDim,
+                                      recordOf: { self.id(at: $0) })
     }
 }

@@ -70,6 +70,11 @@ public struct PrecompSplit: @unchecked Sendable {
                 }
             }
         }
-        if bad != Int.max { throw DatasetError.nonFinite(file: imagesPath, image: bad) }
+        if bad != Int.max {
+            var row = [Float](repeating: 0, count: per)
+            row.withUnsafeMutableBufferPointer { images.copyFloats(offset: bad * per, count: per, into: $0.baseAddress!) }
+            let i = row.firstIndex { !$0.isFinite } ?? 0
+            throw DatasetError.nonFinite(file: imagesPath, image: bad, region: i / featureDim, dimension: i % featureDim, value: "\(row[i])")
+        }
     }
 }

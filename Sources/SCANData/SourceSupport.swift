@@ -12,14 +12,17 @@ enum SourceSupport {
         return (0..<p.count).first { !base[$0].isFinite }
     }
 
-    static func checkFinite(_ t: Tensor, file: String, record: String, field: String) throws {
+    /// Checks an image's features (regions x img_dim); `row` is its row in a precomp .npy.
+    static func checkFinite(_ t: Tensor, file: String, record: String, row: Int? = nil) throws {
         if let i = t.data.withUnsafeBufferPointer({ firstNonFinite($0) }) {
-            throw DatasetError.nonFiniteValue(file: file, record: record, field: field, index: i)
+            let cols = max(1, t.rank == 2 ? t.shape[1] : t.data.count)
+            throw DatasetError.nonFiniteFeature(file: file, image: record, row: row, region: i / cols, dimension: i % cols,
+                                              value: "\(t.data[i])")
         }
     }
 
-    /// Scans `npy` in parallel chunks; `recordOf(flatIndex)` names the record of a bad value.
-    static func checkFinite(_ npy: NPYArray, file: String, rowSize: Int, recordOf: (Int) -> String, field: String) throws {
+    /// Scans `npy` (images x regions x `columns`) in parallel chunks; `recordOf(row)` names the image of a bad value.
+    static func checkFinite(_ npy: NPYArray, file: String, rowSize: Int, columns: Int, recordOf: (Int) -> String) throws {
         let total = npy.count
         let chunk = 1 << 20
         let nChunks = (total + chunk - 1) / chunk
@@ -38,7 +41,11 @@ enum SourceSupport {
             }
         }
         if let flat = firstBad.lazy.compactMap({ $0 }).first {
-            throw DatasetError.nonFiniteValue(file: file, record: recordOf(flat / max(1, rowSize)), field: field, index: flat % max(1, rowSize))
+            let row = flat / max(1, rowSize), within = flat % max(1, rowSize)
+            var value: Float = 0
+            withUnsafeMutablePointer(to: &value) { npy.copyFloats(offset: flat, count: 1, into: $0) }
+            throw DatasetError.nonFiniteFeature(file: file, image: recordOf(row), row: row, region: within / max(1, columns),
+                                              dimension: within % max(1, columns), value: "\(value)")
         }
     }
 

@@ -115,7 +115,7 @@ public final class TSVFeatureSource: FeatureSource {
         let line = lines[index]
         let boxes = try decodeFloats(line.boxes, count: line.numBoxes * 4, line: line, field: "boxes")
         let feats = Tensor(shape: [line.numBoxes, imgDim], data: try decodeFloats(line.features, count: line.numBoxes * imgDim, line: line, field: "features"))
-        try SourceSupport.checkFinite(feats, file: path, record: line.id, field: "features")
+        try SourceSupport.checkFinite(feats, file: path, record: line.id)
         if let i = boxes.withUnsafeBufferPointer({ SourceSupport.firstNonFinite($0) }) {
             throw DatasetError.nonFiniteValue(file: path, record: line.id, field: "boxes", index: i)
         }

@@ -45,6 +45,9 @@ public struct IndexManifest: Codable, Equatable, Sendable {
     public var updatedAt: String
     /// The distinct source descriptions of the appended images, in first-appended order.
     public var sources: [String]
+    /// The sources' files with size and fingerprint, in first-appended order (absent in indexes written
+    /// before it existed): a build re-run on the same source resumes, another source's colliding ids are refused.
+    public var sourceFiles: [SourceFile]? = nil
 
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", state
@@ -54,6 +57,7 @@ public struct IndexManifest: Codable, Equatable, Sendable {
         case prefilterFingerprint = "prefilter_fingerprint"
         case imageCount = "image_count", regionCount = "region_count"
         case createdAt = "created_at", updatedAt = "updated_at", sources
+        case sourceFiles = "source_files"
     }
 
     public init(modelFingerprint: String, modelName: String, embedDim: Int, imgDim: Int, precision: Precision,

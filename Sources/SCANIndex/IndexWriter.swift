@@ -160,6 +160,35 @@ public final class IndexWriter {
         }
     }
 
+    /// How many of `ids` the index holds, by the source description their records were appended from.
+    public func storedSources(ofIDs ids: Set<String>) throws -> [String: Int] {
+        let dbs = databases
+        return try environment.read { txn in
+            var bySource: [String: Int] = [:]
+            for id in ids {
+                guard let key = try txn.get(dbs.ids, key: Array(id.utf8)) else { continue }
+                let keyBytes = Array(key)
+                guard let value = try txn.get(dbs.metadata, key: keyBytes) else { continue }
+                let md = try ImageMetadata.decode(value, database: dbs.metadata.name, key: IndexKey.describe(raw: key))
+                bySource[md.source, default: 0] += 1
+            }
+            return bySource
+        }
+    }
+
+    /// Remembers `file` in the manifest's `source_files` (once per path and content).
+    public func register(_ file: SourceFile) throws {
+        let dbs = databases
+        let p = path
+        manifest = try environment.write { txn in
+            var m = try dbs.readManifest(txn, path: p)
+            if m.sourceFiles?.contains(file) == true { return m }
+            m.sourceFiles = (m.sourceFiles ?? []) + [file]
+            try dbs.writeManifest(m, txn)
+            return m
+        }
+    }
+
     private struct Encoded {
         var regions: [UInt8]
         var prefilter: [UInt8]

@@ -22,6 +22,8 @@ public enum VocabularyError: Error, CustomStringConvertible, Equatable, Sendable
     case invalidThreshold(Int)
     /// A caption without any token cannot be encoded (it would be `<start> <end>` only).
     case emptyCaption(caption: String)
+    /// Writing would replace a different vocabulary at `path` (`existingWords` nil: the file is not a vocabulary).
+    case wouldReplace(path: String, existingWords: Int?, newWords: Int, builtFrom: [String])
 
     public var description: String {
         switch self {
@@ -29,6 +31,11 @@ public enum VocabularyError: Error, CustomStringConvertible, Equatable, Sendable
             return "\(path): cannot read the file: \(reason)"
         case let .unwritableFile(path, reason):
             return "\(path): cannot write the file: \(reason)"
+        case let .wouldReplace(path, had, new, from):
+            return "\(path) exists with \(had.map { "\($0) words" } ?? "content that is not a vocabulary"); the vocabulary built from "
+                + "\(from.joined(separator: " and ")) has \(new) words and differs. Kept \(path) unchanged: a model trained (or converted) "
+                + "with it needs it as it is. Write the new one to its own folder with --vocab_path DIR (and give DIR to scan-train "
+                + "--vocab_path), or replace it with --force."
         case let .malformedJSON(path, line, offset, expected, found):
             return "\(path): malformed JSON at line \(line) (byte \(offset)): expected \(expected), found \(found)"
         case let .invalidLayout(path, expected, found):

@@ -40,8 +40,10 @@ public struct BuildReport: Sendable {
     public var imagesPerSecond: Double { seconds > 0 ? Double(appended) / seconds : 0 }
 
     public var summary: String {
-        String(format: "%@: %d images appended (%d of the source's %d were present), %.1f s, %.1f images/s; the index holds %d images",
-               indexPath, appended, alreadyPresent, sourceImages, seconds, imagesPerSecond, manifest.imageCount)
+        let skipped = alreadyPresent == 0 ? "" : String(format: "; %d of the source's %d ids already in the index (same source, skipped)",
+                                                          alreadyPresent, sourceImages)
+        return String(format: "%@: %d images appended%@, %.1f s, %.1f images/s; the index holds %d images",
+                      indexPath, appended, skipped, seconds, imagesPerSecond, manifest.imageCount)
     }
 }
 
@@ -97,7 +99,8 @@ public final class IndexBuilder {
             let pfPath = (copyDir as NSString).appendingPathComponent(Prefilter.fileName)
             let pf = fm.fileExists(atPath: pfPath) ? try IndexModel.fileFingerprint(pfPath) : nil
             guard pf == model.prefilterFingerprint else {
-                throw SearchError.prefilterMismatch(index: index, reason: "the index's model copy has prefilter \(pf ?? "none (plain mean)"), \(model.directory) has \(model.prefilterFingerprint ?? "none (plain mean)"); refit or rebuild into a new index")
+                throw SearchError.otherPrefilter(index: index, indexPrefilter: pf ?? "none (plain mean)", model: model.directory,
+                                                 modelPrefilter: model.prefilterFingerprint ?? "none (plain mean)")
             }
         } else {
             try model.copy(to: copyDir)
@@ -127,6 +130,9 @@ public final class IndexBuilder {
         let t0 = ProgressReporter.now()
         let ids = source.ids
         let existing = try writer.existingIDs(ids)
+        let file = try SourceFile.identify(path: source.sourceDescription)
+        if !existing.isEmpty { try checkSameSource(file, existing: existing, sourceCount: source.count) }
+        try writer.register(file)
         let todo = (0..<source.count).filter { !existing.contains(ids[$0]) }
         let progress = options.showProgress ? ProgressReporter(label: label ?? "index \((indexPath as NSString).lastPathComponent)", total: todo.count, unit: "images") : nil
         var appended = 0
@@ -169,6 +175,24 @@ public final class IndexBuilder {
                            seconds: ProgressReporter.now() - t0, encodeSeconds: encodeSeconds, manifest: writer.manifest)
     }
 
+    /// Ids the index holds already may come from `file` only (a resumed build, a repeated add):
+    /// ids of another source are an error, not images silently left out.
+    func checkSameSource(_ file: SourceFile, existing: Set<String>, sourceCount: Int) throws {
+        let known = writer.manifest.sourceFiles ?? []
+        var others: [String] = []
+        var otherCount = 0
+        for (stored, n) in try writer.storedSources(ofIDs: existing) {
+            let entries = known.filter { $0.path == stored }
+            // Indexes written before source_files existed know their sources by description only.
+            let same = entries.isEmpty ? stored == file.path : entries.contains { $0.sameContent(as: file) }
+            if !same { others.append(stored); otherCount += n }
+        }
+        guard otherCount == 0 else {
+            throw SearchError.idCollision(index: indexPath, source: file.path, count: otherCount, sourceCount: sourceCount,
+                                          otherSources: others.sorted(), examples: existing.sorted().prefix(5).map { $0 })
+        }
+    }
+
     /// Marks the index complete (after checking its counts).
     public func markComplete() throws { try writer.markComplete() }
 
@@ -204,7 +228,8 @@ public final class IndexBuilder {
                 throw SearchError.otherModel(index: index, indexFingerprint: model.fingerprint, model: modelDirectory, modelFingerprint: other.fingerprint)
             }
             guard other.prefilterFingerprint == model.prefilterFingerprint else {
-                throw SearchError.prefilterMismatch(index: index, reason: "\(modelDirectory) has prefilter \(other.prefilterFingerprint ?? "none (plain mean)"), the index \(model.prefilterFingerprint ?? "none (plain mean)")")
+                throw SearchError.otherPrefilter(index: index, indexPrefilter: model.prefilterFingerprint ?? "none (plain mean)", model: modelDirectory,
+                                                 modelPrefilter: other.prefilterFingerprint ?? "none (plain mean)")
             }
         }
         try validate(source, model: model, checkValues: options.checkValues)

@@ -24,6 +24,11 @@ public enum SearchError: Error, CustomStringConvertible, Equatable, Sendable {
     case invalidArgument(String)
     /// Retention study: query captions whose image is not in the index.
     case unknownImages(ids: [String])
+    /// Ids of a source are in the index already, appended from another source (default ids are row
+    /// numbers, so two .npy files collide).
+    case idCollision(index: String, source: String, count: Int, sourceCount: Int, otherSources: [String], examples: [String])
+    /// A model's prefilter is not the one the index was built with.
+    case otherPrefilter(index: String, indexPrefilter: String, model: String, modelPrefilter: String)
 
     public var description: String {
         switch self {
@@ -39,7 +44,9 @@ public enum SearchError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .otherModel(index, i, model, f):
             return "\(index): the index was built by model \(i), but \(model) is model \(f); use the index's own model (omit --model) or build a new index"
         case let .prefilterMismatch(index, reason):
-            return "\(index): prefilter: \(reason)"
+            return "\(index): the prefilter of the index's model copy is not the one the index was built with: \(reason). "
+                + "\(index)/model/prefilter.safetensors was replaced after the build (e.g. by scan-prefilter fit --force --model \(index)/model): "
+                + "put the original back, or build a new index"
         case .emptyQuery:
             return "empty query: give at least one word"
         case let .corruptRecord(id, key, db, reason):
@@ -51,6 +58,18 @@ public enum SearchError: Error, CustomStringConvertible, Equatable, Sendable {
             return s
         case let .unknownImages(ids):
             return "\(ids.count) query image id(s) are not in the index: \(ids.prefix(10).joined(separator: ", "))\(ids.count > 10 ? ", ..." : "")"
+        case let .idCollision(index, source, count, sourceCount, others, examples):
+            let ex = examples.prefix(5).map { "'\($0)'" }.joined(separator: ", ") + (count > 5 ? ", ..." : "")
+            let changed = others.contains(source) ? "; \(source) itself has changed since it was appended" : ""
+            return "\(source): \(count) of its \(sourceCount) ids are already in the index \(index), appended from another source "
+                + "(\(others.joined(separator: ", "))\(changed)): \(ex). Nothing was appended. Without --ids a precomp .npy's ids are its row numbers, "
+                + "so two .npy files collide: give this one its own ids with --ids FILE (one per image and line), or build a separate index. "
+                + "(Re-running a build on the same source resumes it: ids it appended already are skipped.)"
+        case let .otherPrefilter(index, ip, model, mp):
+            return "\(index) was built with prefilter \(ip), but \(model) now has prefilter \(mp) "
+                + "(prefilter.safetensors was refitted or removed since). The index keeps the prefilter it was built with: "
+                + "add to it without --model (it uses its own copy \(index)/model), build a new index for the new prefilter, "
+                + "or put the old prefilter.safetensors back. scan-prefilter fit keeps an existing prefilter unless --force is given."
         }
     }
 }

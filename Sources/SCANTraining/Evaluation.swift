@@ -20,9 +20,12 @@ public struct Evaluation {
         /// Row-major similarities (one block per fold with --fold5), in the evaluation's precision.
         public var sims: [Double]
         public var simsShape: [Int]
+        /// What the evaluation did that the user may not expect (e.g. --fold5 on other than 5000 images).
+        public var notes: [String] = []
 
         public var json: [String: Any] {
             var j: [String: Any] = ["images": images, "captions": captions, "lines": lines]
+            if !notes.isEmpty { j["notes"] = notes }
             if reports.count == 1 { j["metrics"] = reports[0].json } else {
                 j["folds"] = reports.map { $0.json }
                 let n = Double(reports.count)
@@ -51,6 +54,11 @@ public struct Evaluation {
         }
         if !options.quiet {
             FileHandle.standardError.write(Data("Images: \(nImg), Captions: \(nCap)\n".utf8))
+        }
+        var notes: [String] = []
+        if options.fold5 && nImg != 5000 {
+            notes.append("--fold5: \(nImg) images, not COCO's 5000: evaluated five folds of \(nImg / 5) images "
+                         + "(\(nCap / 5) captions) each, not of 1000; the numbers are not COCO 1K results")
         }
         let folds = options.fold5 ? 5 : 1
         let foldImages = nImg / folds, foldCaptions = nCap / folds
@@ -89,6 +97,6 @@ public struct Evaluation {
             lines = reports[0].lines
         }
         return Outcome(reports: reports, lines: lines, images: nImg, captions: nCap, sims: all,
-                       simsShape: options.fold5 ? [5, foldImages, foldCaptions] : [nImg, nCap])
+                       simsShape: options.fold5 ? [5, foldImages, foldCaptions] : [nImg, nCap], notes: notes)
     }
 }

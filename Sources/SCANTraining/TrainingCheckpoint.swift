@@ -42,14 +42,24 @@ public enum TrainingCheckpoint {
         public var state: TrainerState
     }
 
-    /// Loads `path`: a checkpoint directory, or a run folder whose `latest.json` names one.
-    public static func load(_ path: String) throws -> Loaded {
-        var dir = path
-        let latest = (path as NSString).appendingPathComponent("latest.json")
-        if let data = FileManager.default.contents(atPath: latest),
-           let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let name = obj["checkpoint"] as? String {
-            dir = (path as NSString).appendingPathComponent(name)
+    /// The checkpoint directory `path` names: itself, the one its `latest.json` names (a --model_name
+    /// folder), or the one `checkpoint/latest.json` names (a run folder such as runs/f30k_scan).
+    static func checkpointDirectory(_ path: String) -> String {
+        for folder in [path, (path as NSString).appendingPathComponent("checkpoint")] {
+            let latest = (folder as NSString).appendingPathComponent("latest.json")
+            if let data = FileManager.default.contents(atPath: latest),
+               let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let name = obj["checkpoint"] as? String {
+                return (folder as NSString).appendingPathComponent(name)
+            }
+            if FileManager.default.fileExists(atPath: folder + "/trainer_state.json") { return folder }
         }
+        return path
+    }
+
+    /// Loads `path`: a checkpoint directory, a --model_name folder whose `latest.json` names one, or a run
+    /// folder holding `checkpoint/latest.json`.
+    public static func load(_ path: String) throws -> Loaded {
+        let dir = checkpointDirectory(path)
         let statePath = dir + "/trainer_state.json"
         guard FileManager.default.fileExists(atPath: statePath) else { throw TrainingError.missingCheckpoint(path: path) }
         let state: TrainerState

@@ -5,6 +5,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case resumeMismatch(checkpoint: String, fields: [String])
     case missingCheckpoint(path: String)
     case badCheckpoint(path: String, reason: String)
+    /// `scan-prefilter fit` would replace the prefilter indexes were built with.
+    case wouldReplacePrefilter(path: String)
 
     public var description: String {
         switch self {
@@ -15,8 +17,14 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
             return "\(v) does not match \(c): \(String(format: "%.0f", f * 100))% of the caption tokens are unknown (build the vocabulary with scan-vocab)"
         case let .resumeMismatch(cp, fields):
             return "\(cp) was trained with another configuration: \(fields.joined(separator: "; "))"
-        case let .missingCheckpoint(p): return "\(p): no checkpoint to resume from"
+        case let .missingCheckpoint(p):
+            return "\(p): no checkpoint to resume from (expected a checkpoint directory with trainer_state.json, "
+                + "a --model_name folder with latest.json, or a run folder with checkpoint/latest.json)"
         case let .badCheckpoint(p, r): return "\(p): \(r)"
+        case let .wouldReplacePrefilter(p):
+            return "\(p) exists: kept it. Indexes built with this model directory use that prefilter and would refuse the "
+                + "directory after a refit (scan-index add --model, build into them). Give --force to refit and replace it "
+                + "(then build new indexes with it), or copy the model directory and fit the copy."
         }
     }
 }

@@ -22,7 +22,7 @@ struct ScanEval: ParsableCommand {
     @Option(help: "Split: test, dev, or testall for COCO.")
     var split = "test"
 
-    @Flag(help: "COCO 1K: five folds of 1000 images, metrics averaged.")
+    @Flag(help: "COCO 1K: five folds of 1000 images of testall's 5000, metrics averaged (on another number of images: five folds of a fifth each, said on stderr).")
     var fold5 = false
 
     @Option(help: "A second model directory; the two similarity matrices are averaged (the paper's ensembles).")
@@ -51,6 +51,7 @@ struct ScanEval: ParsableCommand {
         options.precision = precision
         let folder = try PrecompLayout.folder(dataPath: dataPath, dataName: dataName)
         let outcome = try Evaluation.run(evaluators, folder: folder, options: options)
+        for n in outcome.notes { FileHandle.standardError.write(Data("note: \(n)\n".utf8)) }
         for line in outcome.lines { print(line) }
         if let json {
             var j = outcome.json

@@ -29,7 +29,7 @@ struct SourceOptions: ParsableArguments {
     @Flag(help: "Do not pick up {split}_caps.txt next to a precomp .npy.")
     var noCaptions = false
 
-    @Option(help: ArgumentHelp("External ids for a precomp .npy, one per image and line (default: the row number).", valueName: "file"))
+    @Option(help: ArgumentHelp("External ids for a precomp .npy, one per image and line (default: the row number, so a second .npy in the same index needs its own ids: ids already appended from another source are an error).", valueName: "file"))
     var ids: String?
 
     @Option(help: "Images encoded and committed per transaction.") var batchSize = 128
@@ -40,7 +40,7 @@ struct SourceOptions: ParsableArguments {
 
     func open() throws -> FeatureSource {
         let opened = try FeatureSources.open(path: features, captions: captions, ids: ids, autoCaptions: !noCaptions)
-        for n in opened.notes { warn(n) }
+        if !quiet { for n in opened.notes { warn(n) } }
         return opened.source
     }
 
@@ -64,9 +64,12 @@ struct Build: ParsableCommand {
         (quantised, zstd-compressed, checksummed), the prefilter vector and metadata (id, source, captions, boxes), \
         and a copy of the model directory in DIR/model. The model directory's fitted prefilter.safetensors is used \
         when present; without it the plain mean is used (poor retention; see scan-prefilter). Re-running the same \
-        command after an interruption continues where it stopped; images already stored are never duplicated.
+        command after an interruption continues where it stopped: ids the same source appended already are skipped. \
+        Ids the index holds from another source are an error (nothing is appended): give that source its own ids with --ids.
 
-        Example: scan-index build --model runs/f30k/model_best --features data/f30k_precomp/test_ims.npy --name f30k-test
+        Example (after scan-train, which writes runs/f30k_scan/checkpoint/model_best):
+          scan-index build --model runs/f30k_scan/checkpoint/model_best \\
+            --features data/f30k_precomp/test_ims.npy --name f30k_test
         """)
 
     @Option(help: "Model directory (config.json, model.safetensors, vocab.json, optional prefilter.safetensors).")
@@ -76,8 +79,12 @@ struct Build: ParsableCommand {
     @Option(help: "Storage of the encoded regions: float16, int8 (a scale per region) or float32.") var precision: Precision = .float16
     @Option(help: "Storage of the prefilter vectors: float16, int8 or float32.") var prefilterPrecision: Precision = .float16
 
-    func run() throws {
+    func validate() throws {
+        // Here rather than in run(), so that the error comes with this subcommand's usage.
         guard location.index != nil || location.name != nil else { throw ValidationError("give --index DIR or --name NAME for the new index") }
+    }
+
+    func run() throws {
         let path = try location.resolve()
         var o = BuildOptions()
         try source.apply(to: &o)
@@ -92,7 +99,16 @@ struct Build: ParsableCommand {
 struct Add: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Append images to an existing index, encoded with the index's own model copy.",
-        discussion: "Ids the index holds already are skipped. Searches running meanwhile see the index as of a commit.")
+        discussion: """
+        Ids this source appended already are skipped (a repeated add resumes). Ids the index holds from another \
+        source are an error and nothing is appended: without --ids a precomp .npy's ids are its row numbers, so give \
+        a second .npy its own ids with --ids FILE. Searches running meanwhile see the index as of a commit.
+
+        Example (ids dev-0 ... dev-999 for Flickr30K's 1000 dev images):
+          seq -f 'dev-%g' 0 999 > dev_ids.txt
+          scan-index add --name f30k_test --features data/f30k_precomp/dev_ims.npy \\
+            --ids dev_ids.txt
+        """)
 
     @OptionGroup var location: IndexLocationOptions
     @OptionGroup var source: SourceOptions

@@ -16,7 +16,8 @@ struct ScanPrefilter: ParsableCommand {
 
 struct Fit: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Fit the projections contrastively on a split's image-caption pairs (the model stays frozen).")
+        abstract: "Fit the projections contrastively on a split's image-caption pairs (the model stays frozen).",
+        discussion: "An existing prefilter.safetensors is kept unless --force is given.\n\nExample:\n  scan-prefilter fit --model models/f30k_t2i --data_path data/f30k_precomp \\\n    --split train")
 
     @Option(help: "Model directory; prefilter.safetensors is written into it.") var model: String
     @Option(name: .customLong("data_path"), help: "Folder with {split}_ims.npy and {split}_caps.txt (or the data root with --data_name).") var dataPath: String
@@ -27,8 +28,11 @@ struct Fit: ParsableCommand {
     @Option(help: "Output dimension of the projections.") var dim = 256
     @Option(help: "Use at most this many images of the split.") var limit: Int?
     @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Flag(help: "Replace an existing prefilter.safetensors (indexes built with it then refuse this model directory).") var force = false
 
     func run() throws {
+        let existing = (model as NSString).appendingPathComponent("prefilter.safetensors")
+        if !force && FileManager.default.fileExists(atPath: existing) { throw TrainingError.wouldReplacePrefilter(path: existing) }
         var fitter = PrefilterFitter()
         fitter.steps = steps; fitter.batchSize = batchSize; fitter.dim = dim; fitter.seed = seed
         let folder = try PrecompLayout.folder(dataPath: dataPath, dataName: dataName)

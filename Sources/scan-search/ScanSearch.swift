@@ -15,14 +15,17 @@ struct ScanSearch: ParsableCommand {
         per line from stdin and answers each in order.
 
         Examples:
-          scan-search "a dog on a beach" --name f30k-test
-          printf 'a dog\\na red car\\n' | scan-search - --index Indexes/f30k-test --json
+          scan-search "two dogs play in the snow" --name f30k_test
+          printf 'a dog\\na red car\\n' | scan-search - --index Indexes/f30k_test --json
+
+        --candidates below --top is raised to --top (said on stderr). With --json, each object lists \
+        the query's words the model does not know in "unknown_words".
         """)
 
     @Argument(help: "The query, or '-' to read one query per line from stdin.") var query: String
     @OptionGroup var location: IndexLocationOptions
     @Option(help: "Number of results.") var top = 10
-    @Option(help: "Prefilter candidates re-ranked by SCAN.") var candidates = Searcher.defaultCandidates
+    @Option(help: "Prefilter candidates re-ranked by SCAN (at least --top: a smaller value is raised to --top).") var candidates = Searcher.defaultCandidates
     @Flag(help: "Score every image with SCAN (slow, exact).") var exact = false
     @Flag(help: "Rank by the prefilter alone (no re-ranking; scores are prefilter cosines).") var prefilterOnly = false
     @Flag(help: "One JSON object per query on one line.") var json = false
@@ -41,6 +44,9 @@ struct ScanSearch: ParsableCommand {
         Searcher.tuneProcessForSearch()
         let searcher = try Searcher(index: path)
         if let w = searcher.model.prefilterWarning, !exact { warn(w) }
+        if candidates < top && !exact && !prefilterOnly {
+            warn("note: --candidates \(candidates) is below --top \(top): re-ranking the best \(top) prefilter candidates (K raised to --top)")
+        }
         if searcher.manifest.state != .complete {
             warn("warning: \(path) is still being built (or its build was interrupted): searching the \(searcher.manifest.imageCount) images committed so far")
         }
@@ -65,6 +71,6 @@ struct ScanSearch: ParsableCommand {
         if let w = q.warning { warn(w) }
         let hits = prefilterOnly ? try searcher.prefilterSearch(q, top: top)
                                  : try searcher.search(q, top: top, candidates: candidates, exact: exact)
-        print(json ? SearchOutput.jsonLine(query: text, hits: hits) : SearchOutput.text(query: text, hits: hits))
+        print(json ? SearchOutput.jsonLine(query: text, hits: hits, unknownWords: q.unknownWords) : SearchOutput.text(query: text, hits: hits))
     }
 }

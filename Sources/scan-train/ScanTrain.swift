@@ -8,7 +8,18 @@ import SCANTraining
 struct ScanTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scan-train",
-        abstract: "Train SCAN (any variant of the paper) on a precomp dataset, as the original train.py.")
+        abstract: "Train SCAN (any variant of the paper) on a precomp dataset, as the original train.py.",
+        discussion: """
+        Reads {train,dev}_ims.npy and {train,dev}_caps.txt from --data_path/--data_name and validates on dev \
+        after every epoch, keeping model_best by rsum. With only a train split, give --val_train_images N \
+        (the last N train images are held out and validated on) or --no_val (no validation; model_best is the \
+        last checkpoint). A run stopped by --max_iters validates and saves like an epoch end; --resume continues it.
+
+        Example (the README's):
+          scan-train --data_path data --data_name f30k_precomp --vocab_path vocab \\
+            --logger_name runs/f30k_scan/log --model_name runs/f30k_scan/checkpoint \\
+            --max_violation --bi_gru --agg_func=Mean --cross_attn=t2i --lambda_softmax=9
+        """)
 
     @Option(name: .customLong("data_path"), help: "Path to datasets.") var dataPath = "/srv/data/data"
     @Option(name: .customLong("data_name"), help: "{coco,f30k}_precomp") var dataName = "precomp"
@@ -27,7 +38,7 @@ struct ScanTrain: ParsableCommand {
     @Option(name: .customLong("val_step"), help: "Number of steps to run validation.") var valStep = 500
     @Option(name: .customLong("logger_name"), help: "Path to save the training log (train_log.jsonl).") var loggerName = "./runs/runX/log"
     @Option(name: .customLong("model_name"), help: "Path to save the checkpoints.") var modelName = "./runs/runX/checkpoint"
-    @Option(help: "Path to a checkpoint directory (or a run folder) to resume from.") var resume = ""
+    @Option(help: "Path to a checkpoint directory, the --model_name folder, or a run folder (runs/NAME holding checkpoint/) to resume from.") var resume = ""
     @Flag(name: .customLong("max_violation"), help: "Use max instead of sum in the rank loss.") var maxViolation = false
     @Option(name: .customLong("img_dim"), help: "Dimensionality of the image embedding.") var imgDim = 2048
     @Flag(name: .customLong("no_imgnorm"), help: "Do not normalize the image embeddings.") var noImgnorm = false
@@ -40,7 +51,15 @@ struct ScanTrain: ParsableCommand {
     @Option(name: .customLong("lambda_lse"), help: "LogSumExp temp.") var lambdaLSE = 6.0
     @Option(name: .customLong("lambda_softmax"), help: "Attention softmax temperature.") var lambdaSoftmax = 9.0
     @Option(help: "Random seed (initialisation and sampling): the same seed gives the same run.") var seed: UInt64 = 1
-    @Option(name: .customLong("max_iters"), help: "Stop after this many iterations (smoke runs).") var maxIters: Int?
+    @Option(name: .customLong("max_iters"), help: "Stop after this many iterations (smoke runs); validates and saves a checkpoint there.") var maxIters: Int?
+    @Option(name: .customLong("val_train_images"), help: "Validate on the last N train images (held out of training) instead of dev: for data with only a train split.") var valTrainImages: Int?
+    @Flag(name: .customLong("no_val"), help: "No validation (no dev split needed); model_best is the last checkpoint.") var noVal = false
+
+    func validate() throws {
+        if noVal && valTrainImages != nil { throw ValidationError("--no_val and --val_train_images exclude each other") }
+        if let n = valTrainImages, n < 1 { throw ValidationError("--val_train_images must be at least 1") }
+        if let m = maxIters, m < 1 { throw ValidationError("--max_iters must be at least 1") }
+    }
 
     static func main() { runWithFastBLAS() }
 
@@ -63,9 +82,12 @@ struct ScanTrain: ParsableCommand {
         options.dataPath = dataPath; options.dataName = dataName; options.vocabPath = vocabPath
         options.loggerName = loggerName; options.modelName = modelName; options.logStep = logStep; options.valStep = valStep
         options.resume = resume; options.seed = seed; options.maxIterations = maxIters
+        options.validation = noVal ? .none : valTrainImages.map { .trainSlice(images: $0) } ?? .dev
         let trainer = try Trainer(options: options)
         let summary = try trainer.run()
-        print(String(format: "trained %d epochs, %d iterations; best rsum %.1f; checkpoints in %@", summary.epochsDone, summary.iterations,
-                     summary.bestRsum, modelName))
+        let stop = summary.stoppedAtMaxIterations ? " (stopped at --max_iters \(maxIters ?? 0), saved there)" : ""
+        let best = summary.validated ? String(format: "best rsum %.1f", summary.bestRsum) : "not validated (--no_val)"
+        let saved = summary.checkpoints.isEmpty ? "no checkpoint written by this run" : "checkpoints in \(modelName) (model_best, latest \((summary.checkpoints.last! as NSString).lastPathComponent))"
+        print("trained \(summary.epochsDone) epochs, \(summary.iterations) iterations\(stop); \(best); \(saved)")
     }
 }

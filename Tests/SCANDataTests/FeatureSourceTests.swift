@@ -84,10 +84,20 @@ final class FeatureSourceTests: XCTestCase {
         try NPY.write(x, to: dir + "/n_ims.npy")
         let nanSrc = try PrecompFeatureSource(imagesPath: dir + "/n_ims.npy")
         XCTAssertDatasetError(try nanSrc.validate(expectedImgDim: 8)) {
-            if case let .nonFiniteValue(_, record, _, index) = $0 { return record == "2" && index == 13 }; return false
+            // Image 2, region 1, dimension 5 (flat offset 13 of the image's 2 x 8 values).
+            if case let .nonFiniteFeature(_, image, row, region, dim, value) = $0 {
+                return image == "2" && row == 2 && region == 1 && dim == 5 && value == "nan"
+            }; return false
+        }
+        do {
+            try nanSrc.validate(expectedImgDim: 8)
+        } catch {
+            XCTAssertTrue("\(error)".contains("image 2 (row 2), region 1, dimension 5: value nan is not finite"), "\(error)")
         }
         XCTAssertNoThrow(try nanSrc.validate(expectedImgDim: 8, checkValues: false))
-        XCTAssertDatasetError(try nanSrc.item(at: 2)) { if case .nonFiniteValue = $0 { return true }; return false }
+        XCTAssertDatasetError(try nanSrc.item(at: 2)) {
+            if case let .nonFiniteFeature(_, image, row, region, dim, _) = $0 { return image == "2" && row == 2 && region == 1 && dim == 5 }; return false
+        }
         XCTAssertNoThrow(try nanSrc.item(at: 1))
         // Missing file.
         XCTAssertDatasetError(try PrecompFeatureSource(imagesPath: dir + "/missing.npy")) { if case .cannotOpen = $0 { return true }; return false }
@@ -149,7 +159,7 @@ final class FeatureSourceTests: XCTestCase {
         try NPY.write(t, to: nan + "/b.npy")
         let src = try NPYDirectoryFeatureSource(directory: nan)
         XCTAssertDatasetError(try src.validate(expectedImgDim: 6)) {
-            if case let .nonFiniteValue(_, record, _, index) = $0 { return record == "b" && index == 7 }; return false
+            if case let .nonFiniteFeature(_, image, row, region, dim, value) = $0 { return image == "b" && row == nil && region == 1 && dim == 1 && value == "inf" }; return false
         }
     }
 
@@ -223,12 +233,11 @@ final class FeatureSourceTests: XCTestCase {
         let src = try TSVFeatureSource(path: path)
         XCTAssertNoThrow(try src.item(at: 0))
         XCTAssertDatasetError(try src.item(at: 1)) {
-            if case let .nonFiniteValue(_, record, field, index) = $0 { return record == "2" && field == "features" && index == 1 }; return false
+            if case let .nonFiniteFeature(_, image, _, region, dim, _) = $0 { return image == "2" && region == 0 && dim == 1 }; return false
         }
         XCTAssertDatasetError(try src.item(at: 2)) { if case let .malformedLine(_, line, _) = $0 { return line == 3 }; return false }
-        XCTAssertDatasetError(try src.validate(expectedImgDim: 4)) { if case .nonFiniteValue = $0 { return true }; return false }
+        XCTAssertDatasetError(try src.validate(expectedImgDim: 4)) { if case .nonFiniteFeature = $0 { return true }; return false }
     }
-
 
     func testBase64Decoder() {
         var rng = TestRNG(seed: 8)

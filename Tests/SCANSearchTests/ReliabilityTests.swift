@@ -65,7 +65,7 @@ final class ReliabilityTests: XCTestCase {
         // Resumed by the same command.
         let resumed = try ToolRunner.run("scan-index", args, in: tmp)
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
-        XCTAssertTrue(resumed.stdout.contains("\(n - partial) images appended (\(partial) of the source's \(n) were present)"), resumed.stdout)
+        XCTAssertTrue(resumed.stdout.contains("\(n - partial) images appended; \(partial) of the source's \(n) ids already in the index (same source, skipped)"), resumed.stdout)
         let final = try IndexReader(path: index)
         let full = try final.verify()
         XCTAssertTrue(full.isOK, full.summary)

@@ -145,7 +145,10 @@ final class SearchTests: XCTestCase {
 
         // The prefilter recorded in the manifest must be in the copy.
         try FileManager.default.moveItem(atPath: copy + "/prefilter.safetensors", toPath: dir + "/pf.bak")
-        XCTAssertThrowsError(try Searcher(index: dir)) { guard case .prefilterMismatch = $0 as? SearchError else { return XCTFail("\($0)") } }
+        XCTAssertThrowsError(try Searcher(index: dir)) {
+            guard case .prefilterMismatch = $0 as? SearchError else { return XCTFail("\($0)") }
+            XCTAssertTrue("\($0)".contains("not the one the index was built with") && "\($0)".contains("put the original back"), "\($0)")
+        }
         try FileManager.default.moveItem(atPath: dir + "/pf.bak", toPath: copy + "/prefilter.safetensors")
 
         // Building into it (or adding to it) with another model is refused; the index is unchanged.

@@ -39,6 +39,10 @@ final class CommandLineTests: XCTestCase {
             // float64 gives the same lines.
             let r64 = try ToolRunner.run("scan-eval", ["--model", modelDir, "--data_path", data, "--precision", "float64"])
             XCTAssertEqual(r64.stdout, r.stdout, r64.stderr)
+            // --fold5 on 20 images says what it did instead.
+            let f5 = try ToolRunner.run("scan-eval", ["--model", modelDir, "--data_path", data, "--fold5"])
+            XCTAssertEqual(f5.status, 0, f5.stderr)
+            XCTAssertTrue(f5.stderr.contains("note: --fold5: 20 images, not COCO's 5000: evaluated five folds of 4 images"), f5.stderr)
         }
     }
 

@@ -73,6 +73,11 @@ final class EvaluationTests: XCTestCase {
             options.fold5 = true
             let folds = try Evaluation.run([e], folder: data, options: options)
             XCTAssertEqual(folds.reports.count, 5)
+            // Not COCO's 5000 images: said, with the fold size actually used.
+            XCTAssertEqual(single.notes, [])
+            XCTAssertEqual(folds.notes.count, 1)
+            XCTAssertTrue(folds.notes[0].contains("20 images, not COCO's 5000") && folds.notes[0].contains("five folds of 4 images"), "\(folds.notes)")
+            XCTAssertEqual((folds.json["notes"] as? [String]) ?? [], folds.notes)
             XCTAssertEqual(folds.lines.count, 5 * 3 + 2 + 5)
             XCTAssertEqual(folds.lines[15], "-----------------------------------")
             let foldImages = imageCount / 5, foldCaptions = captionCount / 5
