@@ -8,6 +8,9 @@ public struct Evaluation {
         public var fold5 = false
         public var precision = ScorePrecision.float32
         public var quiet = false
+        /// Where the evaluation's own lines go (counts, similarity time); the tool passes stderr. A
+        /// library does not print: nil sends them nowhere.
+        public var log: (@Sendable (String) -> Void)?
         public init() {}
     }
 
@@ -53,7 +56,7 @@ public struct Evaluation {
             throw DatasetError.badFolds(reason: "\(nImg) images do not split into 5 folds")
         }
         if !options.quiet {
-            FileHandle.standardError.write(Data("Images: \(nImg), Captions: \(nCap)\n".utf8))
+            options.log?("Images: \(nImg), Captions: \(nCap)")
         }
         var notes: [String] = []
         if options.fold5 && nImg != 5000 {
@@ -89,7 +92,7 @@ public struct Evaluation {
             all += sims
         }
         if !options.quiet {
-            FileHandle.standardError.write(Data(String(format: "calculate similarity time: %.2f s\n", ProgressReporter.now() - t0).utf8))
+            options.log?(String(format: "calculate similarity time: %.2f s", ProgressReporter.now() - t0))
         }
         if options.fold5 {
             lines += ["-----------------------------------", "Mean metrics: "] + EvaluationReport.meanLines(reports)

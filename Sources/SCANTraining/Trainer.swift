@@ -14,6 +14,9 @@ public struct TrainingOptions: Sendable {
     public var resume = ""
     public var seed: UInt64 = 1
     public var quiet = false
+    /// Where the run's lines go (epochs, losses, validation); the tool passes stderr. A library does
+    /// not print: nil sends them nowhere.
+    public var log: (@Sendable (String) -> Void)?
     /// Stop after this many iterations in total (for smoke runs); nil runs every epoch. A run that
     /// stops here validates and saves a checkpoint as at the end of an epoch (resumable mid-epoch).
     public var maxIterations: Int?
@@ -139,7 +142,7 @@ public final class Trainer {
     }
 
     func note(_ s: String) {
-        if !options.quiet { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+        if !options.quiet { options.log?(s) }
     }
 
     /// rsum on dev (the first 5000 captions), or on the held-out train slice, with the current parameters;

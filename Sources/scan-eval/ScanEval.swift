@@ -40,16 +40,18 @@ struct ScanEval: ParsableCommand {
     static func main() { runWithFastBLAS() }
 
     func run() throws {
+        // The data folder first: a mistyped --data_name is reported before any model is loaded.
+        let folder = try PrecompLayout.folder(dataPath: dataPath, dataName: dataName)
         var evaluators: [Evaluator] = []
         for dir in [model] + (ensemble.map { [$0] } ?? []) {
             let (m, v) = try ModelDirectory(path: dir).load()
             evaluators.append(Evaluator(model: m, vocabulary: v))
         }
         var options = Evaluation.Options()
+        options.log = { warn($0) }
         options.split = split
         options.fold5 = fold5
         options.precision = precision
-        let folder = try PrecompLayout.folder(dataPath: dataPath, dataName: dataName)
         let outcome = try Evaluation.run(evaluators, folder: folder, options: options)
         for n in outcome.notes { FileHandle.standardError.write(Data("note: \(n)\n".utf8)) }
         for line in outcome.lines { print(line) }

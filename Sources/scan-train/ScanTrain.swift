@@ -82,6 +82,7 @@ struct ScanTrain: ParsableCommand {
         options.dataPath = dataPath; options.dataName = dataName; options.vocabPath = vocabPath
         options.loggerName = loggerName; options.modelName = modelName; options.logStep = logStep; options.valStep = valStep
         options.resume = resume; options.seed = seed; options.maxIterations = maxIters
+        options.log = { warn($0) }
         options.validation = noVal ? .none : valTrainImages.map { .trainSlice(images: $0) } ?? .dev
         let trainer = try Trainer(options: options)
         let summary = try trainer.run()

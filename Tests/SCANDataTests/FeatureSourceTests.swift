@@ -259,12 +259,5 @@ final class FeatureSourceTests: XCTestCase {
 /// Asserts that `body` throws a DatasetError matching `matches`.
 func XCTAssertDatasetError<T>(_ body: @autoclosure () throws -> T, _ message: String = "", file: StaticString = #filePath, line: UInt = #line,
                               _ matches: (DatasetError) -> Bool) {
-    do {
-        _ = try body()
-        XCTFail("expected a DatasetError, nothing was thrown. \(message)", file: file, line: line)
-    } catch let e as DatasetError {
-        XCTAssertTrue(matches(e), "unexpected error: \(e). \(message)", file: file, line: line)
-    } catch {
-        XCTFail("expected a DatasetError, got \(error). \(message)", file: file, line: line)
-    }
+    XCTAssertThrows(DatasetError.self, try body(), message, file: file, line: line, matches)
 }

@@ -35,12 +35,5 @@ enum Fixture {
 /// Asserts that `body` throws an IndexError matching `matches`.
 func XCTAssertIndexError<T>(_ body: @autoclosure () throws -> T, _ message: String = "", file: StaticString = #filePath, line: UInt = #line,
                             _ matches: (IndexError) -> Bool) {
-    do {
-        _ = try body()
-        XCTFail("expected an IndexError, nothing was thrown. \(message)", file: file, line: line)
-    } catch let e as IndexError {
-        XCTAssertTrue(matches(e), "unexpected error: \(e). \(message)", file: file, line: line)
-    } catch {
-        XCTFail("expected an IndexError, got \(error). \(message)", file: file, line: line)
-    }
+    XCTAssertThrows(IndexError.self, try body(), message, file: file, line: line, matches)
 }
