@@ -10,6 +10,7 @@ import PackageDescription
 //   SCANTraining  -> SCANModel, CSCANKernels   backward passes, loss, Adam, trainer, evaluation, prefilter fitting
 //   SCANCommandLine -> SCANCore, ArgumentParser   the tools' shared entry point
 //   scan-index, scan-search -> SCANSearch/SCANIndex; scan-train, scan-eval, scan-vocab, scan-prefilter -> SCANTraining
+//   scan-model    -> SCANModel, SCANCommandLine  checkpoint conversion
 let package = Package(
     name: "scan-swift",
     platforms: [.macOS(.v13)],
@@ -23,6 +24,7 @@ let package = Package(
         .executable(name: "scan-eval", targets: ["scan-eval"]),
         .executable(name: "scan-vocab", targets: ["scan-vocab"]),
         .executable(name: "scan-prefilter", targets: ["scan-prefilter"]),
+        .executable(name: "scan-model", targets: ["scan-model"]),
         .executable(name: "scan-bench", targets: ["scan-bench"]),
         .executable(name: "scan-demo-world", targets: ["scan-demo-world"]),
     ],
@@ -54,6 +56,7 @@ let package = Package(
         .executableTarget(name: "scan-eval", dependencies: ["SCANTraining", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "scan-vocab", dependencies: ["SCANTraining", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "scan-prefilter", dependencies: ["SCANTraining", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "scan-model", dependencies: ["SCANModel", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Benchmarks and demo generator live under Tools/ (they print numbers; nothing is asserted).
         .executableTarget(name: "scan-bench", dependencies: ["SCANSearch", "SCANTraining", "CSCANKernels", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Tools/scan-bench"),
         .executableTarget(name: "scan-demo-world", dependencies: ["SCANTraining", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Tools/scan-demo-world"),

@@ -1,0 +1,69 @@
+/// A value on the pickle machine's stack. Containers live in the machine's arena and are referenced
+/// by index (`.object`), so values are flat: no recursion when they are copied or freed, cycles are
+/// harmless, and a value's size never depends on the file.
+public enum PickleValue: Hashable, Sendable {
+    case none
+    case bool(Bool)
+    case int(Int64)
+    /// An integer that does not fit in 64 bits: its little-endian two's complement bytes.
+    case bigInt([UInt8])
+    case float(Double)
+    case string(String)
+    case bytes([UInt8])
+    /// One of the allow-listed globals.
+    case global(PickleGlobal)
+    /// An arena object (list, tuple, dict, namespace, tensor, storage).
+    case object(Int)
+
+    /// A short name of the kind, for messages.
+    var kindName: String {
+        switch self {
+        case .none: return "None"
+        case .bool: return "bool"
+        case .int, .bigInt: return "int"
+        case .float: return "float"
+        case .string: return "str"
+        case .bytes: return "bytes"
+        case let .global(g): return g.qualifiedName
+        case .object: return "object"
+        }
+    }
+}
+
+/// A container or rebuilt object of an unpickled checkpoint.
+public enum PickleObject: Sendable {
+    case list([PickleValue])
+    case tuple([PickleValue])
+    /// A dict or `collections.OrderedDict` in insertion order.
+    case dict(PickleDict)
+    /// An `argparse.Namespace`: its attributes in the order they were set.
+    case namespace(PickleDict)
+    case tensor(TorchTensorRef)
+    case storage(TorchStorageRef)
+}
+
+/// An insertion-ordered dict with Python's "last assignment wins" for repeated keys.
+public struct PickleDict: Sendable {
+    public private(set) var keys: [PickleValue] = []
+    public private(set) var values: [PickleValue] = []
+    private var index: [PickleValue: Int] = [:]
+
+    public init() {}
+
+    public var count: Int { keys.count }
+
+    public subscript(key: PickleValue) -> PickleValue? {
+        get { index[key].map { values[$0] } }
+        set {
+            guard let newValue else { return }
+            if let i = index[key] { values[i] = newValue; return }
+            index[key] = keys.count
+            keys.append(key)
+            values.append(newValue)
+        }
+    }
+
+    public subscript(string key: String) -> PickleValue? { self[.string(key)] }
+
+    public var pairs: Zip2Sequence<[PickleValue], [PickleValue]> { zip(keys, values) }
+}
