@@ -28,6 +28,12 @@ struct Fit: ParsableCommand {
     @Option(help: "Use at most this many images of the split.") var limit: Int?
     @Option(help: "Random seed.") var seed: UInt64 = 1
 
+    func validate() throws {
+        if ModelInput.isCheckpoint(model) {
+            throw ValidationError("--model \(model) is a checkpoint file, but the prefilter is written into a model directory: convert it first with `scan-model convert \(model) --vocab FILE --out DIR` and pass --model DIR")
+        }
+    }
+
     func run() throws {
         var fitter = PrefilterFitter()
         fitter.steps = steps; fitter.batchSize = batchSize; fitter.dim = dim; fitter.seed = seed
