@@ -102,6 +102,20 @@ final class CheckpointReaderTests: XCTestCase {
         }
     }
 
+    /// The fuzzing seeds (Tools/fuzz/corpus/checkpoint) are valid checkpoints: the fixtures and
+    /// small ones written by checkpoint_writer.py (variants small, small-py2).
+    func testFuzzingSeedsLoadAndConvert() throws {
+        let dir = ReferenceFixtures.packageRoot.appendingPathComponent("Tools/fuzz/corpus/checkpoint").path
+        let seeds = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
+        XCTAssertGreaterThanOrEqual(seeds.count, 6)
+        for seed in seeds {
+            let ckpt = try OriginalCheckpoint(path: dir + "/" + seed)
+            let conv = try CheckpointConversion(ckpt)
+            XCTAssertEqual(conv.filledDefaults, [], seed)
+            XCTAssertTrue(seed.contains("small") ? conv.vocabSize == 5 : conv.vocabSize == 40, seed)
+        }
+    }
+
     func testForbiddenGlobalIsRefusedAndNothingRuns() throws {
         let dir = try CheckpointFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }

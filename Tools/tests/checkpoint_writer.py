@@ -14,8 +14,10 @@
     python3 Tools/tests/checkpoint_writer.py synthetic OUT_FILE --layout legacy|zip --variant NAME
         Writes a SCAN checkpoint in torch's layout without torch (fake torch globals pickled by
         name), with the tensors of the fixture. Variants: full, old (options of early versions
-        missing), py2 (Python 2 str opcodes, latin-1 bytes), double (float64 storages), strided
-        (a transposed view of a shared storage), long (an int64 tensor).
+        missing), py2 (Python 2 str opcodes, latin-1 bytes,
+        Python 2.7's OrderedDict reduce, torch 0.3's _rebuild_tensor), double (float64 storages), strided
+        (a transposed view of a shared storage), long (an int64 tensor), small and small-py2 (a
+        2-dimensional model of a few KB: fuzzing seeds).
 """
 
 import argparse
@@ -168,6 +170,13 @@ class Pickler(pickle._Pickler):
     dispatch[Py2Str] = save_py2str
     py2 = False
 
+    def reducer_override(self, obj):
+        # Python 2.7's OrderedDict.__reduce__: the items as one list of [key, value] lists, and the
+        # instance dict (torch's _metadata) as state when there is one.
+        if self.py2 and type(obj) is collections.OrderedDict:
+            return (collections.OrderedDict, ([[k, v] for k, v in obj.items()],))
+        return NotImplemented
+
 
 def storage_bytes(types_, s):
     fmt, size = types_[s.kind][1], types_[s.kind][2]
@@ -206,9 +215,26 @@ def save(obj, path, layout, py2=False, patch=lambda b: b):
             z.writestr(prefix + "/version", "3\n")
 
 
+def small_fixture(info):
+    """A 2-dim model (img_dim 3, vocab 5, word_dim 2, uni-GRU): a few-KB checkpoint for fuzzing seeds."""
+    shapes = {"img_enc.fc.weight": (2, 3), "img_enc.fc.bias": (2,), "txt_enc.embed.weight": (5, 2),
+              "txt_enc.rnn.weight_ih_l0": (6, 2), "txt_enc.rnn.weight_hh_l0": (6, 2),
+              "txt_enc.rnn.bias_ih_l0": (6,), "txt_enc.rnn.bias_hh_l0": (6,)}
+    raw = {}
+    for k, (name, shape) in enumerate(sorted(shapes.items())):
+        n = 1
+        for d in shape:
+            n *= d
+        raw[name] = ("F32", shape, struct.pack("<%df" % n, *[(k * 7 + i) / 8.0 - 1 for i in range(n)]))
+    info = dict(info, opt_namespace=dict(info["opt_namespace"], embed_size=2, img_dim=3, vocab_size=5, word_dim=2, bi_gru=False))
+    return info, raw
+
+
 def synthetic(args):
     info, raw = fixture(args.fixtures)
     variant = args.variant
+    if variant.startswith("small"):
+        info, raw = small_fixture(info)
     opt = argparse.Namespace(**info["opt_namespace"])
     if variant == "old":
         for k in ("precomp_enc_type", "cross_attn", "bi_gru", "raw_feature_norm", "agg_func", "lambda_lse",
@@ -235,19 +261,19 @@ def synthetic(args):
             stride = [1, rows]
         storage = Storage(str(i), kind, values)
         key = name.split(".", 1)[1]
-        if variant == "py2":
+        if variant in ("py2", "small-py2"):
             key = Py2Str(key.encode())
-        model[0 if name.startswith("img_enc.") else 1][key] = Tensor(storage, 0, shape, stride, v2=(variant != "py2"))
+        model[0 if name.startswith("img_enc.") else 1][key] = Tensor(storage, 0, shape, stride, v2=variant not in ("py2", "small-py2"))
     if variant == "long":
         model[0]["fc.steps"] = Tensor(Storage("99", "LongStorage", [1, 2, 3]), 0, [3], [1])
     ckpt = {"epoch": info["epoch"], "model": model, "best_rsum": info["best_rsum"], "opt": opt, "Eiters": info["Eiters"]}
-    if variant == "py2":
+    if variant in ("py2", "small-py2"):
         for k, v in list(vars(opt).items()):
             if isinstance(v, str):
                 setattr(opt, k, Py2Str(v.encode("latin-1")))
         opt.logger_name = Py2Str(b"./runs/caf\xe9/log")
         ckpt = {Py2Str(k.encode()): v for k, v in ckpt.items()}
-    save(ckpt, args.out, args.layout, py2=(variant == "py2"))
+    save(ckpt, args.out, args.layout, py2=variant in ("py2", "small-py2"))
 
 
 class Evil:

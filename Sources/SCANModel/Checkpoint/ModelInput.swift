@@ -31,8 +31,10 @@ public enum ModelInput {
         }
         let converted = try ConvertedCheckpoint(path: path, vocabulary: vocabulary, dataPath: dataPath, dataName: dataName)
         converted.conversion.warnings.forEach(warn)
-        let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
-        let dir = (scratch as NSString).appendingPathComponent(((name as NSString).deletingPathExtension.isEmpty ? "model" : (name as NSString).deletingPathExtension))
+        // Named after the checkpoint (model_best.pth.tar -> model_best): the index records the name.
+        var name = (path as NSString).lastPathComponent
+        for suffix in [".tar", ".pth", ".pt"] where name.hasSuffix(suffix) { name.removeLast(suffix.count) }
+        let dir = (scratch as NSString).appendingPathComponent(name.isEmpty || name.hasPrefix(".") ? "model" : name)
         try converted.write(to: dir)
         return dir
     }

@@ -37,8 +37,13 @@ public struct OriginalCheckpoint: Sendable {
         try self.init(bytes: mapped.bytes, file: path)
     }
 
+    /// The fuzzing entry: parses checkpoint bytes into the loaded result, or throws `CheckpointError`.
     public init(bytes: [UInt8], file: String = "(checkpoint)") throws {
         self = try bytes.withUnsafeBytes { try OriginalCheckpoint(bytes: $0, file: file) }
+    }
+
+    public init(data: Data, file: String = "(checkpoint)") throws {
+        self = try data.withUnsafeBytes { try OriginalCheckpoint(bytes: $0, file: file) }
     }
 
     public init(bytes: UnsafeRawBufferPointer, file: String) throws {

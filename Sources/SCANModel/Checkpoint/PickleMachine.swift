@@ -250,8 +250,20 @@ public struct PickleMachine {
         guard case let .global(g) = callable else { throw malformed("REDUCE calls a \(callable.kindName), not an allowed global") }
         switch g {
         case .orderedDict:
-            guard args.isEmpty else { throw malformed("collections.OrderedDict called with \(args.count) arguments (torch passes none)") }
-            return add(.dict(PickleDict()))
+            // Python 3 pickles OrderedDict() and sets the items; Python 2.7 passes them as one list
+            // of [key, value] pairs (its __reduce__), which is how the original's checkpoints hold them.
+            guard args.count <= 1 else { throw malformed("collections.OrderedDict called with \(args.count) arguments") }
+            var d = PickleDict()
+            if let items = args.first {
+                guard case let .list(pairs)? = object(items) else { throw malformed("collections.OrderedDict called with a \(items.kindName), not a list of pairs") }
+                for pair in pairs {
+                    switch object(pair) {
+                    case let .list(kv)? where kv.count == 2, let .tuple(kv)? where kv.count == 2: d[kv[0]] = kv[1]
+                    default: throw malformed("collections.OrderedDict: an item is not a [key, value] pair")
+                    }
+                }
+            }
+            return add(.dict(d))
         case .rebuildTensor, .rebuildTensorV2:
             let wanted = g == .rebuildTensor ? 4...4 : 6...7
             guard wanted.contains(args.count) else {
