@@ -40,7 +40,7 @@ public struct ModelConfig: Equatable, Sendable {
     public init(json: [String: JSONValue], file: String) throws {
         func int(_ k: String, _ v: inout Int) throws {
             guard let j = json[k] else { return }
-            guard let d = j.number, d == d.rounded() else { throw ModelError.invalidOption(file: file, field: k, reason: "expected an integer, found \(j)") }
+            guard let d = j.number, d == d.rounded(), abs(d) < 0x1p62 else { throw ModelError.invalidOption(file: file, field: k, reason: "expected an integer, found \(j)") }
             v = Int(d)
         }
         func bool(_ k: String, _ v: inout Bool) throws {

@@ -91,6 +91,14 @@ final class CheckpointReaderTests: XCTestCase {
                     XCTAssertEqual(conv.filledDefaults, [])
                 }
             }
+            // An option no integer can hold: converted as the converter would, refused by the engine's config.
+            let huge = "\(dir)/hugeopt-\(layout).pth.tar"
+            try CheckpointFixtures.python(["synthetic", huge, "--layout", layout, "--variant", "hugeopt"])
+            let conv = try CheckpointConversion(try OriginalCheckpoint(path: huge))
+            XCTAssertThrowsError(try conv.modelConfig(file: huge)) { err in
+                guard case let .invalidOption(_, field, _)? = err as? ModelError else { return XCTFail("\(err)") }
+                XCTAssertEqual(field, "batch_size")
+            }
             // An int64 tensor in the state dict: loaded by the pickle machine, refused by name.
             let path = "\(dir)/long-\(layout).pth.tar"
             try CheckpointFixtures.python(["synthetic", path, "--layout", layout, "--variant", "long"])
@@ -249,15 +257,16 @@ final class CheckpointReaderTests: XCTestCase {
     /// A tensor whose shape claims far more than the file holds (stride 0 over one element) is refused
     /// before anything is allocated; so is a storage count beyond the file.
     func testMemoryIsBoundedByTheFileSize() throws {
-        func pickle(shape: [UInt32], stride: [UInt32], count: UInt32) -> [UInt8] {
+        func int(_ v: UInt64) -> [UInt8] { [0x8a, 0x08] + withUnsafeBytes(of: v.littleEndian, Array.init) }  // LONG1, 8 bytes
+        func pickle(shape: [UInt64], stride: [UInt64], count: UInt32) -> [UInt8] {
             var p: [UInt8] = [0x80, 0x02, 0x7d, 0x58, 0x05, 0, 0, 0] + Array("model".utf8)
             p += [0x5d, 0x63] + Array("collections\nOrderedDict\n".utf8) + [0x29, 0x52]  // [OrderedDict()
             p += [0x58, 0x09, 0, 0, 0] + Array("fc.weight".utf8)
             p += [0x63] + Array("torch._utils\n_rebuild_tensor\n".utf8) + [0x28]
             p += [0x28, 0x58, 0x07, 0, 0, 0] + Array("storage".utf8) + [0x63] + Array("torch\nFloatStorage\n".utf8)
             p += [0x58, 0x01, 0, 0, 0, 0x30, 0x58, 0x03, 0, 0, 0] + Array("cpu".utf8) + [0x4a] + withUnsafeBytes(of: count.littleEndian, Array.init) + [0x4e, 0x74, 0x51]
-            p += [0x4b, 0x00, 0x28] + shape.flatMap { [0x4a] + withUnsafeBytes(of: $0.littleEndian, Array.init) } + [0x74]
-            p += [0x28] + stride.flatMap { [0x4a] + withUnsafeBytes(of: $0.littleEndian, Array.init) } + [0x74]
+            p += [0x4b, 0x00, 0x28] + shape.flatMap(int) + [0x74]
+            p += [0x28] + stride.flatMap(int) + [0x74]
             p += [0x74, 0x52, 0x73]  // tensor, SETITEM into the OrderedDict
             p += [0x61, 0x7d, 0x61, 0x73, 0x2e]  // both dicts appended to the list; 'model' set; STOP
             return p
@@ -276,6 +285,12 @@ final class CheckpointReaderTests: XCTestCase {
         guard case let .badTensor(_, t, reason)? = refusal(try file(huge, storageCount: 1, data: one)) else { return XCTFail() }
         XCTAssertEqual(t, "img_enc.fc.weight")
         XCTAssertTrue(reason.contains("more data than the file holds"), reason)
+        // Size-1 dimensions with the largest strides: one element, read without overflow.
+        let wide = try OriginalCheckpoint(bytes: try file(pickle(shape: [1, 1], stride: [UInt64(Int64.max), UInt64(Int64.max)], count: 1), storageCount: 1, data: one), file: "t")
+        XCTAssertEqual(wide.weights.first?.values, [1])
+        // An empty tensor declaring a dimension of 2^40 (nothing to read, but sizes computed from it would overflow).
+        guard case let .badTensor(_, _, r0)? = refusal(try file(pickle(shape: [1 << 40, 0], stride: [1, 1], count: 1), storageCount: 1, data: one)) else { return XCTFail() }
+        XCTAssertTrue(r0.contains("beyond 2^31"), r0)
         // A stride that runs past the end of its storage.
         guard case let .badTensor(_, _, r2)? = refusal(try file(pickle(shape: [2, 2], stride: [2, 1], count: 3), storageCount: 3, data: one + one + one)) else { return XCTFail() }
         XCTAssertTrue(r2.contains("storage 0"), r2)

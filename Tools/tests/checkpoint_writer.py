@@ -16,7 +16,7 @@
         name), with the tensors of the fixture. Variants: full, old (options of early versions
         missing), py2 (Python 2 str opcodes, latin-1 bytes,
         Python 2.7's OrderedDict reduce, torch 0.3's _rebuild_tensor), double (float64 storages), strided
-        (a transposed view of a shared storage), long (an int64 tensor), small and small-py2 (a
+        (a transposed view of a shared storage), long (an int64 tensor), hugeopt (opt.batch_size = 1e300), small and small-py2 (a
         2-dimensional model of a few KB: fuzzing seeds).
 """
 
@@ -264,6 +264,8 @@ def synthetic(args):
         if variant in ("py2", "small-py2"):
             key = Py2Str(key.encode())
         model[0 if name.startswith("img_enc.") else 1][key] = Tensor(storage, 0, shape, stride, v2=variant not in ("py2", "small-py2"))
+    if variant == "hugeopt":
+        opt.batch_size = 1e300  # a float no integer option can hold
     if variant == "long":
         model[0]["fc.steps"] = Tensor(Storage("99", "LongStorage", [1, 2, 3]), 0, [3], [1])
     ckpt = {"epoch": info["epoch"], "model": model, "best_rsum": info["best_rsum"], "opt": opt, "Eiters": info["Eiters"]}

@@ -141,6 +141,9 @@ public struct OriginalCheckpoint: Sendable {
             throw CheckpointError.badStorage(file: file, storage: t.storage.key, reason: "has no data in the file")
         }
         guard s.dtype == t.storage.dtype else { throw bad("its storage \(t.storage.key) is named with two types") }
+        // Dimensions beyond 2^31 cannot hold data here (an empty tensor could still declare them);
+        // refusing them keeps every size computed from a shape far from overflow.
+        if let big = t.shape.first(where: { $0 > Int(Int32.max) }) { throw bad("dimension \(big) in shape \(t.shape) is beyond 2^31 - 1") }
         var count = 1
         var lastIndex = 0  // largest element offset the strides reach
         for (n, st) in zip(t.shape, t.stride) {
@@ -184,12 +187,14 @@ public struct OriginalCheckpoint: Sendable {
                         out[k] = Float(Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self))))
                     }
                     // Advance the multi-index (last dimension fastest), keeping elem in step.
+                    // Wrapping arithmetic: the running offset may pass beyond Int on the way (a
+                    // dimension of size 1 with any stride), but every element read was bounded above.
                     var d = rank - 1
                     while d >= 0 {
                         idx[d] += 1
-                        elem += t.stride[d]
+                        elem = elem &+ t.stride[d]
                         if idx[d] < t.shape[d] { break }
-                        elem -= t.stride[d] * t.shape[d]
+                        elem = elem &- t.stride[d] &* t.shape[d]
                         idx[d] = 0
                         d -= 1
                     }
