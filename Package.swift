@@ -10,7 +10,7 @@ import PackageDescription
 //   SCANTraining  -> SCANModel, CSCANKernels   backward passes, loss, Adam, trainer, evaluation, prefilter fitting
 //   SCANCommandLine -> SCANCore, ArgumentParser   the tools' shared entry point
 //   scan-index, scan-search -> SCANSearch/SCANIndex; scan-train, scan-eval, scan-vocab, scan-prefilter -> SCANTraining
-//   scan-model    -> SCANModel, SCANCommandLine  checkpoint conversion
+//   scan-model    -> SCANModel, SCANCommandLine, ArgumentParser   original checkpoint conversion
 let package = Package(
     name: "scan-swift",
     platforms: [.macOS(.v13)],
