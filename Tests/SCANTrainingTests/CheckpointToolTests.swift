@@ -4,8 +4,9 @@ import TestSupport
 import XCTest
 
 /// The tools on original checkpoints (`checkpoint_tiny_*.pth.tar`, written by the original code):
-/// `scan-model convert`, and `scan-eval --model CHECKPOINT` printing what it prints for the
-/// converted directory, with the vocabulary from --vocab or the original's layout.
+/// `scan-model convert`, `scan-eval --model CHECKPOINT` printing what it prints for the converted
+/// directory, and `scan-index build/add --model CHECKPOINT`, with the vocabulary from --vocab or the
+/// original's layout.
 final class CheckpointToolTests: XCTestCase {
     var tmp: String!
     let checkpoints = ["checkpoint_tiny_legacy.pth.tar", "checkpoint_tiny_zip.pth.tar"].map {
@@ -15,8 +16,41 @@ final class CheckpointToolTests: XCTestCase {
     override func setUpWithError() throws {
         tmp = NSTemporaryDirectory() + "scan-ckpt-cli-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
-        for tool in ["scan-eval", "scan-model"] where !FileManager.default.fileExists(atPath: Binaries.directory.appendingPathComponent(tool).path) {
+        for tool in ["scan-eval", "scan-model", "scan-index"] where Tool.path(tool) == nil {
             XCTFail("\(tool) is not built next to the tests (run `swift build --build-tests` first)")
+        }
+    }
+
+    /// The built tools, run to completion (stdout and stderr through files, so neither can block).
+    enum Tool {
+        struct Result { var status: Int32; var stdout: String; var stderr: String }
+
+        static func path(_ tool: String) -> String? {
+            var dirs = Bundle.allBundles.flatMap { [$0.bundleURL, $0.bundleURL.deletingLastPathComponent()] }
+            dirs.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
+            return dirs.map { $0.appendingPathComponent(tool).path }.first { FileManager.default.isExecutableFile(atPath: $0) }
+        }
+
+        static func run(_ tool: String, _ arguments: [String]) throws -> Result {
+            guard let exe = path(tool) else { throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: tool]) }
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: exe)
+            p.arguments = arguments
+            var env = ProcessInfo.processInfo.environment
+            env["SCAN_QUIET"] = "1"
+            env["SCAN_KEEP_BLAS_KERNEL"] = "1"
+            p.environment = env
+            let base = NSTemporaryDirectory() + "scan-ckpt-tool-\(UUID().uuidString.prefix(8))"
+            FileManager.default.createFile(atPath: base + ".out", contents: nil)
+            FileManager.default.createFile(atPath: base + ".err", contents: nil)
+            defer { for f in [base + ".out", base + ".err"] { try? FileManager.default.removeItem(atPath: f) } }
+            p.standardOutput = FileHandle(forWritingAtPath: base + ".out")
+            p.standardError = FileHandle(forWritingAtPath: base + ".err")
+            p.standardInput = FileHandle.nullDevice
+            try p.run()
+            p.waitUntilExit()
+            return Result(status: p.terminationStatus, stdout: (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? "",
+                          stderr: (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? "")
         }
     }
 
@@ -45,25 +79,25 @@ final class CheckpointToolTests: XCTestCase {
     func testScanEvalOnACheckpointPrintsTheConvertedDirectorysLines() throws {
         let (data, vocab) = try makeOriginalLayout()
         let model = tmp + "/model"
-        let conv = try Binaries.run("scan-model", ["convert", checkpoints[0], "--vocab", vocab, "--out", model])
+        let conv = try Tool.run("scan-model", ["convert", checkpoints[0], "--vocab", vocab, "--out", model])
         XCTAssertEqual(conv.status, 0, conv.stderr)
         XCTAssertTrue(conv.stdout.hasPrefix("wrote \(model): 11 tensors, 3216 parameters, 40 words"), conv.stdout)
-        let reference = try Binaries.run("scan-eval", ["--model", model, "--data_path", data, "--data_name", "tiny_precomp"])
+        let reference = try Tool.run("scan-eval", ["--model", model, "--data_path", data, "--data_name", "tiny_precomp"])
         XCTAssertEqual(reference.status, 0, reference.stderr)
         XCTAssertEqual(reference.stdout.split(separator: "\n").count, 5, reference.stdout)
         XCTAssertTrue(reference.stdout.hasPrefix("rsum: "), reference.stdout)
         for ckpt in checkpoints {
             // Vocabulary found in the original layout (vocab/ beside data/), then given explicitly
             // with the split folder as --data_path.
-            let a = try Binaries.run("scan-eval", ["--model", ckpt, "--data_path", data, "--data_name", "tiny_precomp"])
+            let a = try Tool.run("scan-eval", ["--model", ckpt, "--data_path", data, "--data_name", "tiny_precomp"])
             XCTAssertEqual(a.status, 0, a.stderr)
             XCTAssertEqual(a.stdout, reference.stdout, ckpt)
-            let b = try Binaries.run("scan-eval", ["--model", ckpt, "--vocab", vocab, "--data_path", data + "/tiny_precomp", "--precision", "float64"])
+            let b = try Tool.run("scan-eval", ["--model", ckpt, "--vocab", vocab, "--data_path", data + "/tiny_precomp", "--precision", "float64"])
             XCTAssertEqual(b.status, 0, b.stderr)
             XCTAssertEqual(b.stdout, reference.stdout, ckpt)
             // The converted directories of both layouts are identical.
             let other = tmp + "/model-" + (ckpt as NSString).lastPathComponent
-            XCTAssertEqual(try Binaries.run("scan-model", ["convert", ckpt, "--vocab", tmp + "/vocab", "--out", other]).status, 0)
+            XCTAssertEqual(try Tool.run("scan-model", ["convert", ckpt, "--vocab", tmp + "/vocab", "--out", other]).status, 0)
             XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: other + "/config.json")), try Data(contentsOf: URL(fileURLWithPath: model + "/config.json")))
             XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: other + "/vocab.json")), try Data(contentsOf: URL(fileURLWithPath: vocab)))
         }
@@ -72,7 +106,7 @@ final class CheckpointToolTests: XCTestCase {
     func testMissingVocabularyNamesWhereItLooked() throws {
         let (data, _) = try makeOriginalLayout()
         try FileManager.default.removeItem(atPath: tmp + "/vocab")
-        let r = try Binaries.run("scan-eval", ["--model", checkpoints[1], "--data_path", data, "--data_name", "tiny_precomp"])
+        let r = try Tool.run("scan-eval", ["--model", checkpoints[1], "--data_path", data, "--data_name", "tiny_precomp"])
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stderr.contains("\(data)/../vocab/tiny_precomp_vocab.json"), r.stderr)
         XCTAssertTrue(r.stderr.contains("\(data)/vocab/tiny_precomp_vocab.json"), r.stderr)
@@ -83,35 +117,79 @@ final class CheckpointToolTests: XCTestCase {
     func testConvertRefusesBadInputWithoutLeavingAFolder() throws {
         let (_, vocab) = try makeOriginalLayout()
         let out = tmp + "/m"
-        let missing = try Binaries.run("scan-model", ["convert", tmp + "/nowhere.pth.tar", "--vocab", vocab, "--out", out])
+        let missing = try Tool.run("scan-model", ["convert", tmp + "/nowhere.pth.tar", "--vocab", vocab, "--out", out])
         XCTAssertNotEqual(missing.status, 0)
         XCTAssertTrue(missing.stderr.contains("nowhere.pth.tar"), missing.stderr)
         // A vocabulary of another size.
         let short = tmp + "/short_vocab.json"
         try Vocabulary(words: (0..<35).map { "w\($0)" }).write(to: short)
-        let wrong = try Binaries.run("scan-model", ["convert", checkpoints[0], "--vocab", short, "--out", out])
+        let wrong = try Tool.run("scan-model", ["convert", checkpoints[0], "--vocab", short, "--out", out])
         XCTAssertNotEqual(wrong.status, 0)
         XCTAssertTrue(wrong.stderr.contains("39 words") && wrong.stderr.contains("40 rows"), wrong.stderr)
         // Not a checkpoint.
         try "this is not a checkpoint\n".write(toFile: tmp + "/notes.pth.tar", atomically: true, encoding: .utf8)
-        let text = try Binaries.run("scan-model", ["convert", tmp + "/notes.pth.tar", "--vocab", vocab, "--out", out])
+        let text = try Tool.run("scan-model", ["convert", tmp + "/notes.pth.tar", "--vocab", vocab, "--out", out])
         XCTAssertNotEqual(text.status, 0)
         XCTAssertTrue(text.stderr.contains("not a PyTorch checkpoint"), text.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
         // An existing non-empty folder needs --force and is left alone without it.
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         try "keep".write(toFile: out + "/note.txt", atomically: true, encoding: .utf8)
-        let busy = try Binaries.run("scan-model", ["convert", checkpoints[0], "--vocab", vocab, "--out", out])
+        let busy = try Tool.run("scan-model", ["convert", checkpoints[0], "--vocab", vocab, "--out", out])
         XCTAssertNotEqual(busy.status, 0)
         XCTAssertTrue(busy.stderr.contains("--force"), busy.stderr)
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/note.txt"))
-        let forced = try Binaries.run("scan-model", ["convert", checkpoints[0], "--vocab", vocab, "--out", out, "--force"])
+        let forced = try Tool.run("scan-model", ["convert", checkpoints[0], "--vocab", vocab, "--out", out, "--force"])
         XCTAssertEqual(forced.status, 0, forced.stderr)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out).sorted(), ["config.json", "model.safetensors", "vocab.json"])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: tmp).filter { $0.hasPrefix(".") }, [], "temporary folders left behind")
         // scan-prefilter writes into a model directory: a checkpoint is refused with the way out.
-        let pf = try Binaries.run("scan-prefilter", ["fit", "--model", checkpoints[0], "--data_path", tmp + "/data"])
+        let pf = try Tool.run("scan-prefilter", ["fit", "--model", checkpoints[0], "--data_path", tmp + "/data"])
         XCTAssertNotEqual(pf.status, 0)
         XCTAssertTrue(pf.stderr.contains("scan-model convert"), pf.stderr)
+    }
+
+    /// `scan-index build/add --model CHECKPOINT`: the index holds the converted model directory, the
+    /// same files (same fingerprint) as `scan-model convert` writes, so both name the same model.
+    func testBuildAndAddWithAnOriginalCheckpoint() throws {
+        let tmp: String = self.tmp
+        let data = tmp + "/data/tiny_precomp"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: tmp + "/vocab", withIntermediateDirectories: true)
+        try Vocabulary(words: (0..<36).map { "word\($0)" }).write(to: tmp + "/vocab/tiny_precomp_vocab.json")
+        var rng = SplitMix64(seed: 5)
+        let images = Tensor(shape: [12, 7, 24], data: (0..<(12 * 7 * 24)).map { _ in Float(rng.next() % 1000) / 1000 })
+        try NPY.write(images, to: data + "/test_ims.npy")
+        try NPY.write(Tensor(shape: [3, 7, 24], data: Array(images.data.prefix(3 * 7 * 24))), to: data + "/more_ims.npy")
+        let checkpoint = ReferenceFixtures.directory.appendingPathComponent("checkpoint_tiny_legacy.pth.tar").path
+
+        let converted = tmp + "/model"
+        let conv = try Tool.run("scan-model", ["convert", checkpoint, "--vocab", tmp + "/vocab/tiny_precomp_vocab.json", "--out", converted])
+        XCTAssertEqual(conv.status, 0, conv.stderr)
+
+        // The vocabulary is found beside the features' data folder (vocab/tiny_precomp_vocab.json).
+        let index = tmp + "/index"
+        let build = try Tool.run("scan-index", ["build", "--model", checkpoint, "--features", data + "/test_ims.npy", "--index", index, "--no-captions"])
+        XCTAssertEqual(build.status, 0, build.stderr)
+        let info = try Tool.run("scan-index", ["info", "--index", index, "--json"])
+        XCTAssertEqual(info.status, 0, info.stderr)
+        let manifest = try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(manifest?["model_fingerprint"] as? String, try ModelDirectory(path: converted).fingerprint())
+        XCTAssertEqual(manifest?["model_name"] as? String, "checkpoint_tiny_legacy")
+        let verify = try Tool.run("scan-index", ["verify", "--index", index])
+        XCTAssertEqual(verify.status, 0, verify.stdout)
+
+        // add --model accepts the checkpoint (it is the index's model) and the converted directory.
+        for model in [checkpoint, converted] {
+            let add = try Tool.run("scan-index", ["add", "--index", index, "--features", data + "/more_ims.npy", "--model", model,
+                                                        "--vocab", tmp + "/vocab/tiny_precomp_vocab.json", "--no-captions"])
+            XCTAssertEqual(add.status, 0, add.stderr)
+        }
+        // Without a vocabulary anywhere the build is refused, naming where it looked; no index appears.
+        try FileManager.default.removeItem(atPath: tmp + "/vocab")
+        let refused = try Tool.run("scan-index", ["build", "--model", checkpoint, "--features", data + "/test_ims.npy", "--index", tmp + "/index2"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("vocab/tiny_precomp_vocab.json") && refused.stderr.contains("--vocab"), refused.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: tmp + "/index2"))
     }
 }
