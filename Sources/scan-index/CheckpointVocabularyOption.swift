@@ -15,7 +15,9 @@ struct CheckpointVocabularyOption: ParsableArguments {
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         // The features of a precomp split lie in data/NAME/: the data root is its parent.
         let dataFolder = (features as NSString).deletingLastPathComponent
-        let dir = try ModelInput.directory(model, vocabulary: vocab, dataPath: dataFolder.isEmpty ? "." : dataFolder, scratch: scratch, warn: warn)
+        let dir = try ModelInput.directory(model, vocabulary: vocab, dataPath: dataFolder.isEmpty ? "." : dataFolder, scratch: scratch) {
+            FileHandle.standardError.write(Data(($0 + "\n").utf8))
+        }
         return try body(dir)
     }
 }
