@@ -5,7 +5,7 @@ import PackageDescription
 // modules its sources import (PackageGraphTests checks both).
 //   CBLAS, CLMDB, CZstd, CSCANKernels   system libraries / C kernels, no Swift deps
 //   SCANCore        -> CBLAS, CSCANKernels                                   tensors, BLAS, npy, safetensors, threading
-//   SCANModel       -> SCANCore, CSCANKernels                                config, vocabulary, tokenizer, encoders, cross attention, scoring
+//   SCANModel       -> SCANCore, CSCANKernels                                config, vocabulary, tokenizer, encoders, cross attention, scoring, original checkpoints
 //   SCANData        -> SCANCore                                              precomp splits, captions, feature sources, TSV converter
 //   SCANIndex       -> SCANCore, CLMDB, CZstd                                LMDB environment, record codec, writer, reader
 //   SCANSearch      -> SCANIndex, SCANModel, SCANData, SCANCore, CSCANKernels   index builder, prefilter + re-rank searcher
@@ -17,6 +17,7 @@ import PackageDescription
 //   scan-index, scan-search -> SCANSearch, SCANCommandLine, ArgumentParser
 //   scan-train, scan-eval, scan-prefilter -> SCANTraining, SCANCommandLine, ArgumentParser
 //   scan-vocab      -> SCANTraining, ArgumentParser
+//   scan-model      -> SCANModel, SCANCommandLine, ArgumentParser      original checkpoint conversion
 //   scan-bench      -> SCANBenchmarks, SCANSearch, SCANCommandLine, ArgumentParser      (Tools/)
 //   scan-demo-world -> SCANSynthetic, SCANTraining, ArgumentParser                      (Tools/)
 //   TestSupport     -> SCANModel                                             (tests only) fixtures, tool runner, random data
@@ -38,6 +39,7 @@ let package = Package(
         .executable(name: "scan-eval", targets: ["scan-eval"]),
         .executable(name: "scan-vocab", targets: ["scan-vocab"]),
         .executable(name: "scan-prefilter", targets: ["scan-prefilter"]),
+        .executable(name: "scan-model", targets: ["scan-model"]),
         .executable(name: "scan-bench", targets: ["scan-bench"]),
         .executable(name: "scan-demo-world", targets: ["scan-demo-world"]),
     ],
@@ -73,6 +75,7 @@ let package = Package(
         .executableTarget(name: "scan-eval", dependencies: ["SCANTraining", "SCANCommandLine", argumentParser]),
         .executableTarget(name: "scan-vocab", dependencies: ["SCANTraining", argumentParser]),
         .executableTarget(name: "scan-prefilter", dependencies: ["SCANTraining", "SCANCommandLine", argumentParser]),
+        .executableTarget(name: "scan-model", dependencies: ["SCANModel", "SCANCommandLine", argumentParser]),
         // Benchmarks and the demo generator live under Tools/ (they print numbers; nothing is asserted).
         .executableTarget(name: "scan-bench", dependencies: ["SCANBenchmarks", "SCANSearch", "SCANCommandLine", argumentParser], path: "Tools/scan-bench"),
         .executableTarget(name: "scan-demo-world", dependencies: ["SCANSynthetic", "SCANTraining", argumentParser], path: "Tools/scan-demo-world"),

@@ -40,8 +40,9 @@ public struct ModelConfig: Equatable, Sendable {
     public init(json: [String: JSONValue], file: String) throws {
         func int(_ k: String, _ v: inout Int) throws {
             guard let j = json[k] else { return }
-            guard let d = j.number, d == d.rounded() else { throw ModelError.invalidOption(file: file, field: k, reason: "expected an integer, found \(j)") }
-            v = Int(d)
+            // Int(exactly:) refuses what Int(_:) would trap on (beyond +-2^63).
+            guard let d = j.number, let i = Int(exactly: d) else { throw ModelError.invalidOption(file: file, field: k, reason: "expected an integer, found \(j)") }
+            v = i
         }
         func bool(_ k: String, _ v: inout Bool) throws {
             guard let j = json[k] else { return }

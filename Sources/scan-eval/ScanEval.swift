@@ -10,8 +10,11 @@ struct ScanEval: ParsableCommand {
         commandName: "scan-eval",
         abstract: "Evaluate a SCAN model with the paper's recall protocol on a precomp split (exact similarity matrix).")
 
-    @Option(name: .customLong("model"), help: "Model directory (config.json, model.safetensors, vocab.json).")
+    @Option(name: .customLong("model"), help: "Model directory (config.json, model.safetensors, vocab.json), or an original checkpoint (model_best.pth.tar).")
     var model: String
+
+    @Option(help: ArgumentHelp("For a checkpoint --model: its vocabulary (default: vocab/{data_name}_vocab.json of the original layout, beside the data).", valueName: "file"))
+    var vocab: String?
 
     @Option(name: .customLong("data_path"), help: "Folder holding {split}_ims.npy and {split}_caps.txt (or the original's data root with --data_name).")
     var dataPath: String
@@ -25,7 +28,7 @@ struct ScanEval: ParsableCommand {
     @Flag(help: "COCO 1K: five folds of 1000 images of testall's 5000, metrics averaged (on another number of images: five folds of a fifth each, said on stderr).")
     var fold5 = false
 
-    @Option(help: "A second model directory; the two similarity matrices are averaged (the paper's ensembles).")
+    @Option(help: "A second model directory or checkpoint; the two similarity matrices are averaged (the paper's ensembles).")
     var ensemble: String?
 
     @Option(help: "Write every metric and the per-query ranks to this JSON file.")
@@ -44,7 +47,9 @@ struct ScanEval: ParsableCommand {
         let folder = try PrecompLayout.folder(dataPath: dataPath, dataName: dataName)
         var evaluators: [Evaluator] = []
         for dir in [model] + (ensemble.map { [$0] } ?? []) {
-            let (m, v) = try ModelDirectory(path: dir).load()
+            let (m, v) = try ModelInput.load(dir, vocabulary: vocab, dataPath: dataPath, dataName: dataName) {
+                FileHandle.standardError.write(Data(($0 + "\n").utf8))
+            }
             evaluators.append(Evaluator(model: m, vocabulary: v))
         }
         var options = Evaluation.Options()

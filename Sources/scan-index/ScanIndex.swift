@@ -72,8 +72,9 @@ struct Build: ParsableCommand {
             --features data/f30k_precomp/test_ims.npy --name f30k_test
         """)
 
-    @Option(help: "Model directory (config.json, model.safetensors, vocab.json, optional prefilter.safetensors).")
+    @Option(help: "Model directory (config.json, model.safetensors, vocab.json, optional prefilter.safetensors), or an original checkpoint (model_best.pth.tar).")
     var model: String
+    @OptionGroup var checkpoint: CheckpointVocabularyOption
     @OptionGroup var location: IndexLocationOptions
     @OptionGroup var source: SourceOptions
     @Option(help: "Storage of the encoded regions: float16, int8 (a scale per region) or float32.") var precision: Precision = .float16
@@ -91,7 +92,9 @@ struct Build: ParsableCommand {
         o.precision = precision
         o.prefilterPrecision = prefilterPrecision
         let src = try source.open()
-        let report = try IndexBuilder.build(index: path, modelDirectory: model, source: src, options: o, log: warn)
+        let report = try checkpoint.withModelDirectory(model, features: source.features) {
+            try IndexBuilder.build(index: path, modelDirectory: $0 ?? model, source: src, options: o, log: warn)
+        }
         print(report.summary)
     }
 }
@@ -112,14 +115,17 @@ struct Add: ParsableCommand {
 
     @OptionGroup var location: IndexLocationOptions
     @OptionGroup var source: SourceOptions
-    @Option(help: "Optional: a model directory that must be the index's model (checked by fingerprint).") var model: String?
+    @Option(help: "Optional: a model directory or original checkpoint that must be the index's model (checked by fingerprint).") var model: String?
+    @OptionGroup var checkpoint: CheckpointVocabularyOption
 
     func run() throws {
         let path = try location.resolve()
         var o = BuildOptions()
         try source.apply(to: &o)
         let src = try source.open()
-        let report = try IndexBuilder.add(index: path, source: src, modelDirectory: model, options: o, log: warn)
+        let report = try checkpoint.withModelDirectory(model, features: source.features) {
+            try IndexBuilder.add(index: path, source: src, modelDirectory: $0, options: o, log: warn)
+        }
         print(report.summary)
     }
 }

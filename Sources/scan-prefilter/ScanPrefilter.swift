@@ -30,6 +30,12 @@ struct Fit: ParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Flag(help: "Replace an existing prefilter.safetensors (indexes built with it then refuse this model directory).") var force = false
 
+    func validate() throws {
+        if ModelInput.isCheckpoint(model) {
+            throw ValidationError("--model \(model) is a checkpoint file, but the prefilter is written into a model directory: convert it first with `scan-model convert \(model) --vocab FILE --out DIR` and pass --model DIR")
+        }
+    }
+
     func run() throws {
         let existing = (model as NSString).appendingPathComponent("prefilter.safetensors")
         if !force && FileManager.default.fileExists(atPath: existing) { throw TrainingError.wouldReplacePrefilter(path: existing) }

@@ -4,7 +4,9 @@
     python3 Tools/tests/test_convert_checkpoint.py
 
 Prints one line per test and a final line "N passed, M failed"; exits 1 if a test failed.
-Without PyTorch it prints "skipped: torch is not installed" and exits 0.
+Without PyTorch it prints "skipped: torch is not installed" and exits 0. It needs torch, so it is
+not part of Tools/test.sh: the suite covers the checkpoint path without torch (the Swift reader,
+`scan-model convert`, and the converter's own functions in Tests/SCANModelTests/ConverterTests.swift).
 The reference fixtures are taken from $SCAN_REFERENCE_DIR (default: ../shared/fixtures/reference
 relative to the repository root).
 """

@@ -1,0 +1,164 @@
+import Foundation
+import SCANTraining
+import TestSupport
+import XCTest
+
+/// The tools on original checkpoints (`checkpoint_tiny_*.pth.tar`, written by the original code):
+/// `scan-model convert`, `scan-eval --model CHECKPOINT` printing what it prints for the converted
+/// directory, and `scan-index build/add --model CHECKPOINT`, with the vocabulary from --vocab or the
+/// original's layout.
+final class CheckpointToolTests: XCTestCase {
+    var tmp: String!
+    let checkpoints = ["checkpoint_tiny_legacy.pth.tar", "checkpoint_tiny_zip.pth.tar"].map {
+        ReferenceFixtures.directory.appendingPathComponent($0).path
+    }
+
+    override func setUpWithError() throws {
+        tmp = NSTemporaryDirectory() + "scan-ckpt-cli-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        for tool in ["scan-eval", "scan-model", "scan-index"] { _ = try ToolRunner.path(tool) }
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(atPath: tmp) }
+
+    /// The original's layout: data/tiny_precomp/test_{ims.npy,caps.txt} and vocab/tiny_precomp_vocab.json
+    /// (the checkpoint's opt.data_name is tiny_precomp). Real captions and features of the evalrank
+    /// fixture; the 40-word vocabulary is their 36 most frequent words.
+    func makeOriginalLayout() throws -> (data: String, vocab: String) {
+        let c = try ReferenceCase(directory: ReferenceFixtures.directory, name: "evalrank_tiny_t2i")
+        let data = tmp + "/data/tiny_precomp", vocabDir = tmp + "/vocab"
+        for d in [data, vocabDir] { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
+        try NPY.write(try c.tensors.tensor("images"), to: data + "/test_ims.npy")
+        let caps = try String(contentsOf: c.directory.appendingPathComponent(c.json["captions_file"]!.string!), encoding: .utf8)
+        try caps.write(toFile: data + "/test_caps.txt", atomically: true, encoding: .utf8)
+        var counts: [String: Int] = [:]
+        for line in caps.split(separator: "\n") {
+            for token in Tokenizer().tokenize(String(line)) { counts[token, default: 0] += 1 }
+        }
+        let words = counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(36).map(\.key)
+        let vocab = vocabDir + "/tiny_precomp_vocab.json"
+        try Vocabulary(words: words).write(to: vocab)
+        return (tmp + "/data", vocab)
+    }
+
+    func testScanEvalOnACheckpointPrintsTheConvertedDirectorysLines() throws {
+        let (data, vocab) = try makeOriginalLayout()
+        let model = tmp + "/model"
+        let conv = try ToolRunner.run("scan-model", ["convert", checkpoints[0], "--vocab", vocab, "--out", model])
+        XCTAssertEqual(conv.status, 0, conv.stderr)
+        XCTAssertTrue(conv.stdout.hasPrefix("wrote \(model): 11 tensors, 3216 parameters, 40 words"), conv.stdout)
+        let reference = try ToolRunner.run("scan-eval", ["--model", model, "--data_path", data, "--data_name", "tiny_precomp"])
+        XCTAssertEqual(reference.status, 0, reference.stderr)
+        XCTAssertEqual(reference.stdout.split(separator: "\n").count, 5, reference.stdout)
+        XCTAssertTrue(reference.stdout.hasPrefix("rsum: "), reference.stdout)
+        for ckpt in checkpoints {
+            // Vocabulary found in the original layout (vocab/ beside data/), then given explicitly
+            // with the split folder as --data_path.
+            let a = try ToolRunner.run("scan-eval", ["--model", ckpt, "--data_path", data, "--data_name", "tiny_precomp"])
+            XCTAssertEqual(a.status, 0, a.stderr)
+            XCTAssertEqual(a.stdout, reference.stdout, ckpt)
+            let b = try ToolRunner.run("scan-eval", ["--model", ckpt, "--vocab", vocab, "--data_path", data + "/tiny_precomp", "--precision", "float64"])
+            XCTAssertEqual(b.status, 0, b.stderr)
+            XCTAssertEqual(b.stdout, reference.stdout, ckpt)
+            // The converted directories of both layouts are identical.
+            let other = tmp + "/model-" + (ckpt as NSString).lastPathComponent
+            XCTAssertEqual(try ToolRunner.run("scan-model", ["convert", ckpt, "--vocab", tmp + "/vocab", "--out", other]).status, 0)
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: other + "/config.json")), try Data(contentsOf: URL(fileURLWithPath: model + "/config.json")))
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: other + "/vocab.json")), try Data(contentsOf: URL(fileURLWithPath: vocab)))
+        }
+    }
+
+    func testMissingVocabularyNamesWhereItLooked() throws {
+        let (data, _) = try makeOriginalLayout()
+        try FileManager.default.removeItem(atPath: tmp + "/vocab")
+        let r = try ToolRunner.run("scan-eval", ["--model", checkpoints[1], "--data_path", data, "--data_name", "tiny_precomp"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("\(data)/../vocab/tiny_precomp_vocab.json"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("\(data)/vocab/tiny_precomp_vocab.json"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("--vocab"), r.stderr)
+        XCTAssertEqual(r.stdout, "")
+    }
+
+    func testConvertRefusesBadInputWithoutLeavingAFolder() throws {
+        let (_, vocab) = try makeOriginalLayout()
+        let out = tmp + "/m"
+        let missing = try ToolRunner.run("scan-model", ["convert", tmp + "/nowhere.pth.tar", "--vocab", vocab, "--out", out])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.stderr.contains("nowhere.pth.tar"), missing.stderr)
+        // A vocabulary of another size.
+        let short = tmp + "/short_vocab.json"
+        try Vocabulary(words: (0..<35).map { "w\($0)" }).write(to: short)
+        let wrong = try ToolRunner.run("scan-model", ["convert", checkpoints[0], "--vocab", short, "--out", out])
+        XCTAssertNotEqual(wrong.status, 0)
+        XCTAssertTrue(wrong.stderr.contains("39 words") && wrong.stderr.contains("40 rows"), wrong.stderr)
+        // Not a checkpoint.
+        try "this is not a checkpoint\n".write(toFile: tmp + "/notes.pth.tar", atomically: true, encoding: .utf8)
+        let text = try ToolRunner.run("scan-model", ["convert", tmp + "/notes.pth.tar", "--vocab", vocab, "--out", out])
+        XCTAssertNotEqual(text.status, 0)
+        XCTAssertTrue(text.stderr.contains("not a PyTorch checkpoint"), text.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        // An existing non-empty folder needs --force and is left alone without it.
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        try "keep".write(toFile: out + "/note.txt", atomically: true, encoding: .utf8)
+        let busy = try ToolRunner.run("scan-model", ["convert", checkpoints[0], "--vocab", vocab, "--out", out])
+        XCTAssertNotEqual(busy.status, 0)
+        XCTAssertTrue(busy.stderr.contains("--force"), busy.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/note.txt"))
+        let forced = try ToolRunner.run("scan-model", ["convert", checkpoints[0], "--vocab", vocab, "--out", out, "--force"])
+        XCTAssertEqual(forced.status, 0, forced.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out).sorted(), ["config.json", "model.safetensors", "vocab.json"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: tmp).filter { $0.hasPrefix(".") }, [], "temporary folders left behind")
+        // scan-prefilter writes into a model directory: a checkpoint is refused with the way out.
+        let pf = try ToolRunner.run("scan-prefilter", ["fit", "--model", checkpoints[0], "--data_path", tmp + "/data"])
+        XCTAssertNotEqual(pf.status, 0)
+        XCTAssertTrue(pf.stderr.contains("scan-model convert"), pf.stderr)
+    }
+
+    /// `scan-index build/add --model CHECKPOINT`: the index holds the converted model directory, the
+    /// same files (same fingerprint) as `scan-model convert` writes, so both name the same model.
+    func testBuildAndAddWithAnOriginalCheckpoint() throws {
+        let tmp: String = self.tmp
+        let data = tmp + "/data/tiny_precomp"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: tmp + "/vocab", withIntermediateDirectories: true)
+        try Vocabulary(words: (0..<36).map { "word\($0)" }).write(to: tmp + "/vocab/tiny_precomp_vocab.json")
+        var rng = SplitMix64(seed: 5)
+        let images = Tensor(shape: [12, 7, 24], data: (0..<(12 * 7 * 24)).map { _ in Float(rng.next() % 1000) / 1000 })
+        try NPY.write(images, to: data + "/test_ims.npy")
+        try NPY.write(Tensor(shape: [3, 7, 24], data: Array(images.data.prefix(3 * 7 * 24))), to: data + "/more_ims.npy")
+        let checkpoint = ReferenceFixtures.directory.appendingPathComponent("checkpoint_tiny_legacy.pth.tar").path
+
+        let converted = tmp + "/model"
+        let conv = try ToolRunner.run("scan-model", ["convert", checkpoint, "--vocab", tmp + "/vocab/tiny_precomp_vocab.json", "--out", converted])
+        XCTAssertEqual(conv.status, 0, conv.stderr)
+
+        // The vocabulary is found beside the features' data folder (vocab/tiny_precomp_vocab.json).
+        let index = tmp + "/index"
+        let build = try ToolRunner.run("scan-index", ["build", "--model", checkpoint, "--features", data + "/test_ims.npy", "--index", index, "--no-captions"])
+        XCTAssertEqual(build.status, 0, build.stderr)
+        let info = try ToolRunner.run("scan-index", ["info", "--index", index, "--json"])
+        XCTAssertEqual(info.status, 0, info.stderr)
+        let manifest = try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(manifest?["model_fingerprint"] as? String, try ModelDirectory(path: converted).fingerprint())
+        XCTAssertEqual(manifest?["model_name"] as? String, "checkpoint_tiny_legacy")
+        let verify = try ToolRunner.run("scan-index", ["verify", "--index", index])
+        XCTAssertEqual(verify.status, 0, verify.stdout)
+
+        // add --model accepts the checkpoint (it is the index's model) and the converted directory; the
+        // second file gets its own ids (row numbers would collide with the first file's).
+        let moreCount = try NPYArray(path: data + "/more_ims.npy").shape[0]
+        try ((0..<moreCount).map { "more-\($0)" }.joined(separator: "\n") + "\n").write(toFile: tmp + "/more_ids.txt", atomically: true, encoding: .utf8)
+        for model in [checkpoint, converted] {
+            let add = try ToolRunner.run("scan-index", ["add", "--index", index, "--features", data + "/more_ims.npy", "--model", model,
+                                                        "--vocab", tmp + "/vocab/tiny_precomp_vocab.json", "--no-captions",
+                                                        "--ids", tmp + "/more_ids.txt"])
+            XCTAssertEqual(add.status, 0, add.stderr)
+        }
+        // Without a vocabulary anywhere the build is refused, naming where it looked; no index appears.
+        try FileManager.default.removeItem(atPath: tmp + "/vocab")
+        let refused = try ToolRunner.run("scan-index", ["build", "--model", checkpoint, "--features", data + "/test_ims.npy", "--index", tmp + "/index2"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("vocab/tiny_precomp_vocab.json") && refused.stderr.contains("--vocab"), refused.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: tmp + "/index2"))
+    }
+}
