@@ -5,7 +5,7 @@ import PackageDescription
 //   CBLAS, CLMDB, CZstd, CSCANKernels        system libraries / C kernels, no Swift deps
 //   SCANCore      -> CBLAS, CSCANKernels       tensors, BLAS, npy, safetensors, threading
 //   SCANModel     -> SCANCore                  config, vocabulary, tokenizer, encoders, cross attention, scoring
-//   SCANIndex     -> SCANModel, CLMDB, CZstd   LMDB environment, record codec, writer, reader
+//   SCANIndex     -> SCANModel, CLMDB, CZstd, CSCANKernels   LMDB environment, record codec (incl. product quantisation), writer, reader
 //   SCANSearch    -> SCANIndex, SCANModel      prefilter + re-rank
 //   SCANTraining  -> SCANModel, CSCANKernels   backward passes, loss, Adam, trainer, evaluation, prefilter fitting
 //   SCANCommandLine -> SCANCore, ArgumentParser   the tools' shared entry point
@@ -41,7 +41,7 @@ let package = Package(
         // Libraries.
         .target(name: "SCANCore", dependencies: ["CBLAS", "CSCANKernels"]),
         .target(name: "SCANModel", dependencies: ["SCANCore"]),
-        .target(name: "SCANIndex", dependencies: ["SCANModel", "CLMDB", "CZstd"]),
+        .target(name: "SCANIndex", dependencies: ["SCANModel", "CLMDB", "CZstd", "CSCANKernels"]),
         .target(name: "SCANSearch", dependencies: ["SCANIndex", "SCANModel"]),
         .target(name: "SCANTraining", dependencies: ["SCANModel", "CSCANKernels"]),
         // The tools' shared entry point (fast BLAS kernel, then parse and run).

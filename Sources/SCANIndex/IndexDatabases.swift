@@ -7,6 +7,8 @@ public struct IndexDatabases: Sendable {
     public static let idsName = "ids"
     /// Key of the manifest's JSON inside the `manifest` database.
     public static let manifestKey: [UInt8] = Array("manifest".utf8)
+    /// Key of the product-quantisation codebook (a `codebook` record) inside the `manifest` database.
+    public static let codebookKey: [UInt8] = Array("codebook".utf8)
 
     public let manifest: LMDBDatabase
     /// Internal key (8 bytes big endian) -> region record.
@@ -40,6 +42,12 @@ public struct IndexDatabases: Sendable {
             throw IndexError.missingIndex(path: path, reason: "the manifest database holds no manifest")
         }
         return try IndexManifest.decode(bytes, path: path)
+    }
+
+    /// The codebook stored inside `txn`, or nil when the index has none.
+    public func readCodebook(_ txn: LMDBTransaction, dim: Int) throws -> ProductQuantizer? {
+        guard let bytes = try txn.get(manifest, key: Self.codebookKey) else { return nil }
+        return try ProductQuantizer.decode(bytes, dim: dim, database: Self.manifestName, key: "codebook")
     }
 
     /// Stores `m` inside `txn`.

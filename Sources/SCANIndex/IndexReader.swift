@@ -73,6 +73,21 @@ public final class IndexReader: @unchecked Sendable {
         let prefilterEntries = try entries(dbs.prefilter)
         let metadataEntries = try entries(dbs.metadata)
 
+        // A product-quantised index needs its codebook to decode any region record.
+        var codebook: ProductQuantizer?
+        if m.precision.isProductQuantized {
+            do {
+                codebook = try s.codebook()
+                if codebook == nil && !regionEntries.isEmpty {
+                    problems.append(.init(database: dbs.manifest.name, key: "codebook", reason: "missing: the regions are \(m.precision.rawValue)"))
+                } else if let cb = codebook, cb.subDim != m.precision.subDim {
+                    problems.append(.init(database: dbs.manifest.name, key: "codebook", reason: "sub_dim \(cb.subDim), precision \(m.precision.rawValue)"))
+                }
+            } catch {
+                problems.append(.init(database: dbs.manifest.name, key: "codebook", reason: reason(error)))
+            }
+        }
+
         // Decode region records in parallel, one scratch buffer per chunk.
         var regionRows = [Int](repeating: -1, count: regionEntries.count)
         var regionErrors = [String?](repeating: nil, count: regionEntries.count)
@@ -87,7 +102,7 @@ public final class IndexReader: @unchecked Sendable {
                             let h = try RecordCodec.header(of: e.value, kind: .regions, database: dbs.regions.name, key: e.rawKey)
                             if h.valueCount > scratch.count { scratch = [Float](repeating: 0, count: h.valueCount) }
                             try scratch.withUnsafeMutableBufferPointer {
-                                _ = try RecordCodec.decode(e.value, kind: .regions, database: dbs.regions.name, key: e.rawKey, into: $0)
+                                _ = try RecordCodec.decode(e.value, kind: .regions, database: dbs.regions.name, key: e.rawKey, into: $0, codebook: codebook)
                             }
                             if h.dim != m.embedDim { errs[i] = "dim \(h.dim), manifest embed_dim \(m.embedDim)"; continue }
                             if h.rows < 1 { errs[i] = "no regions"; continue }

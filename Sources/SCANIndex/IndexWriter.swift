@@ -66,7 +66,9 @@ public final class IndexWriter {
     /// The manifest as of the writer's last commit.
     public private(set) var manifest: IndexManifest
     private let lockFD: Int32
-    private let regionCodec: RecordCodec
+    private var regionCodec: RecordCodec
+    /// The product-quantisation codebook of a `pq*` index (nil until `installCodebook`, and for scalar precisions).
+    public var codebook: ProductQuantizer? { regionCodec.codebook }
     private let prefilterCodec: RecordCodec
 
     /// Opens the index at `path` for appending, creating it when absent. An existing index must have
@@ -75,6 +77,13 @@ public final class IndexWriter {
         guard c.embedDim > 0, c.imgDim > 0, c.prefilterDim > 0 else {
             throw IndexError.invalidRecord(record: "configuration", field: "dims", expected: "positive embed, img and prefilter dims",
                                            found: "embed \(c.embedDim), img \(c.imgDim), prefilter \(c.prefilterDim)")
+        }
+        guard c.precision.supports(dim: c.embedDim) else {
+            throw IndexError.invalidRecord(record: "configuration", field: "precision", expected: "a precision whose sub-vectors divide embed_dim \(c.embedDim)",
+                                           found: c.precision.rawValue)
+        }
+        guard !c.prefilterPrecision.isProductQuantized else {
+            throw IndexError.invalidRecord(record: "configuration", field: "prefilter_precision", expected: "float16, int8 or float32", found: c.prefilterPrecision.rawValue)
         }
         let pfBytes = c.prefilterPrecision.payloadBytes(rows: 1, dim: c.prefilterDim)
         guard pfBytes <= IndexWriter.maxPrefilterBytes else {
@@ -101,7 +110,9 @@ public final class IndexWriter {
             databases = try IndexDatabases(environment, create: true)
             let dbs = databases
             let p = path
+            var existingCodebook: ProductQuantizer?
             manifest = try environment.write { txn -> IndexManifest in
+                existingCodebook = c.precision.isProductQuantized ? try dbs.readCodebook(txn, dim: c.embedDim) : nil
                 if (try txn.get(dbs.manifest, key: IndexDatabases.manifestKey)) != nil {
                     let m = try dbs.readManifest(txn, path: p)
                     try IndexWriter.check(m, against: c, path: p)
@@ -114,6 +125,7 @@ public final class IndexWriter {
                 try dbs.writeManifest(m, txn)
                 return m
             }
+            regionCodec.codebook = existingCodebook
         } catch {
             flock(fd, LOCK_UN)
             close(fd)
@@ -142,6 +154,28 @@ public final class IndexWriter {
         if m.prefilterFingerprint != c.prefilterFingerprint {
             throw mismatch("prefilter_fingerprint", c.prefilterFingerprint ?? "none", m.prefilterFingerprint ?? "none")
         }
+    }
+
+    /// Stores the codebook of a product-quantised index (one commit, before any region record).
+    /// An index keeps its codebook for life: replacing it would change every stored record's meaning.
+    public func installCodebook(_ pq: ProductQuantizer) throws {
+        let c = configuration
+        guard let d = c.precision.subDim else {
+            throw IndexError.invalidRecord(record: "codebook", field: "precision", expected: "a pq precision", found: c.precision.rawValue)
+        }
+        guard pq.dim == c.embedDim, pq.subDim == d else {
+            throw IndexError.invalidRecord(record: "codebook", field: "shape", expected: "dim \(c.embedDim), sub_dim \(d)", found: "dim \(pq.dim), sub_dim \(pq.subDim)")
+        }
+        let dbs = databases
+        let value = try pq.record()
+        let p = path
+        try environment.write { txn in
+            if try txn.get(dbs.manifest, key: IndexDatabases.codebookKey) != nil {
+                throw IndexError.badManifest(path: p, reason: "the index has a codebook already")
+            }
+            try txn.put(dbs.manifest, key: IndexDatabases.codebookKey, value: value)
+        }
+        regionCodec.codebook = pq
     }
 
     /// Whether an image with external id `id` is stored (as of the last commit).
@@ -201,6 +235,9 @@ public final class IndexWriter {
             if existing.contains(r.id) || !seen.insert(r.id).inserted { skipped.append(r.id) } else { todo.append(i) }
         }
         if todo.isEmpty { return AppendResult(appended: 0, skipped: skipped, keys: []) }
+        if c.precision.isProductQuantized && regionCodec.codebook == nil {
+            throw IndexError.invalidRecord(record: records[todo[0]].id, field: "regions", expected: "a codebook for \(c.precision.rawValue) (installCodebook first)", found: "none")
+        }
 
         // Encode in parallel; report the first failure in batch order.
         var results = [Result<Encoded, Error>?](repeating: nil, count: todo.count)

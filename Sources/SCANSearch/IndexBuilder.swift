@@ -5,8 +5,14 @@ import SCANModel
 
 /// How an index stores what it builds.
 public struct BuildOptions: Sendable {
-    /// Storage of the encoded regions: float16 (default), int8 (a scale per region) or float32.
+    /// Storage of the encoded regions: float16 (default), int8 (a scale per region), float32, or
+    /// product quantisation (pq4/pq8/pq16/pq32: one byte per 4/8/16/32 dimensions).
     public var precision: Precision = .float16
+    /// Product quantisation: images (spread evenly over the source) whose encoded regions train the
+    /// codebook when the index has none yet.
+    public var codebookSampleImages = 1000
+    /// Product quantisation: k-means settings of the codebook training.
+    public var codebookTrainer = ProductQuantizerTrainer()
     /// Storage of the prefilter vectors (at most 4 KB per image).
     public var prefilterPrecision: Precision = .float16
     /// Images encoded and committed per LMDB transaction (the unit of resumption).
@@ -121,10 +127,47 @@ public final class IndexBuilder {
         return IndexBuilder(indexPath: index, model: model, writer: writer, options: o)
     }
 
+    /// Reads the items at `indices` (in parallel) and encodes their regions with the model.
+    private func encodeItems(_ source: FeatureSource, _ indices: [Int]) throws -> ([FeatureItem], EmbeddingSet) {
+        var loaded = [Result<FeatureItem, Error>?](repeating: nil, count: indices.count)
+        loaded.withUnsafeMutableBufferPointer { out in
+            Parallel.forEach(indices.count) { k in out[k] = Result { try source.item(at: indices[k]) } }
+        }
+        let items = try loaded.map { try $0!.get() }
+        var raw = EmbeddingSet(dim: source.imgDim)
+        raw.data.reserveCapacity(items.reduce(0) { $0 + $1.features.count })
+        for item in items {
+            guard item.features.rank == 2, item.features.shape[1] == source.imgDim else {
+                throw IndexError.shapeMismatch(file: item.source, field: "record \(item.id): features", expected: "(regions, \(source.imgDim))", found: "\(item.features.shape)")
+            }
+            raw.append(item.features)
+        }
+        return (items, try model.model.encodeImages(raw, source: source.sourceDescription))
+    }
+
+    /// Trains and stores the codebook of a product-quantised index that has none, on the encoded
+    /// regions of up to `codebookSampleImages` images spread evenly over `source`.
+    func ensureCodebook(_ source: FeatureSource) throws {
+        guard let subDim = writer.configuration.precision.subDim, writer.codebook == nil, source.count > 0 else { return }
+        let n = min(source.count, max(1, options.codebookSampleImages))
+        let indices = (0..<n).map { $0 * source.count / n }
+        var samples: [Float] = []
+        var rows = 0
+        let batch = max(1, options.batchSize)
+        for lo in stride(from: 0, to: n, by: batch) {
+            let (_, encoded) = try encodeItems(source, Array(indices[lo..<min(n, lo + batch)]))
+            samples.append(contentsOf: encoded.data)
+            rows += encoded.totalRows
+        }
+        let pq = try options.codebookTrainer.train(samples, rows: rows, dim: model.config.embedSize, subDim: subDim)
+        try writer.installCodebook(pq)
+    }
+
     /// Appends every image of `source` the index does not hold yet, in batches.
     @discardableResult
     public func append(_ source: FeatureSource, label: String? = nil) throws -> BuildReport {
         let t0 = ProgressReporter.now()
+        try ensureCodebook(source)
         let ids = source.ids
         let existing = try writer.existingIDs(ids)
         let todo = (0..<source.count).filter { !existing.contains(ids[$0]) }
@@ -132,26 +175,12 @@ public final class IndexBuilder {
         var appended = 0
         var encodeSeconds = 0.0
         let batch = max(1, options.batchSize)
-        let scan = model.model
         let prefilter = model.prefilter
         for start in stride(from: 0, to: todo.count, by: batch) {
             let indices = Array(todo[start..<min(todo.count, start + batch)])
             let te = ProgressReporter.now()
-            // Read the items in parallel (sources are safe for concurrent reads).
-            var loaded = [Result<FeatureItem, Error>?](repeating: nil, count: indices.count)
-            loaded.withUnsafeMutableBufferPointer { out in
-                Parallel.forEach(indices.count) { k in out[k] = Result { try source.item(at: indices[k]) } }
-            }
-            let items = try loaded.map { try $0!.get() }
-            var raw = EmbeddingSet(dim: source.imgDim)
-            raw.data.reserveCapacity(items.reduce(0) { $0 + $1.features.count })
-            for item in items {
-                guard item.features.rank == 2, item.features.shape[1] == source.imgDim else {
-                    throw IndexError.shapeMismatch(file: item.source, field: "record \(item.id): features", expected: "(regions, \(source.imgDim))", found: "\(item.features.shape)")
-                }
-                raw.append(item.features)
-            }
-            let encoded = try scan.encodeImages(raw, source: source.sourceDescription)
+            // Sources are safe for concurrent reads.
+            let (items, encoded) = try encodeItems(source, indices)
             let vectors = prefilter.vectors(encoded, side: .image)
             let p = vectors.shape[1]
             let records = items.enumerated().map { k, item in

@@ -82,7 +82,7 @@ struct Build: ParsableCommand {
     var model: String
     @OptionGroup var location: Location
     @OptionGroup var source: SourceOptions
-    @Option(help: "Storage of the encoded regions: float16, int8 (a scale per region) or float32.") var precision: Precision = .float16
+    @Option(help: "Storage of the encoded regions: float16, int8 (a scale per region), float32, or product quantisation pq4, pq8, pq16, pq32 (one byte per 4/8/16/32 dims; codebook trained on a sample of the source).") var precision: Precision = .float16
     @Option(help: "Storage of the prefilter vectors: float16, int8 or float32.") var prefilterPrecision: Precision = .float16
 
     func run() throws {

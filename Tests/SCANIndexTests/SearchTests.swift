@@ -46,7 +46,7 @@ final class SearchTests: XCTestCase {
         let queries = try world.queries().enumerated().filter { $0.offset % 2 == 0 }.map(\.element)
         var exact: [Precision: [[Float]]] = [:]
         var recall: [Precision: RetentionStudy.Recall] = [:]
-        for p in Precision.allCases {
+        for p in Precision.scalar {
             let s = try Searcher(index: try world.index("fitted-\(p.rawValue)", model: world.modelFitted, precision: p))
             let qs = try s.encode(queries.map(\.caption))
             let snap = try s.snapshot()
