@@ -161,17 +161,15 @@ public enum IndexBenchmark {
             let q = try searcher.encode(t); lap(0)
             let s = try searcher.snapshot()
             c = ProgressReporter.now()
-            let scores = searcher.prefilterScores(q, rows: s.count)
-            let cand = TopK.select(scores, k: 100).map { UInt64($0) }; lap(1)
+            let cand = try searcher.firstStageCandidates(q, k: 100, snapshot: s).keys; lap(1)
             let batch = try s.regionBatch(cand); lap(2)
             let sc = searcher.scorer.scores(images: EmbeddingSet(dim: batch.dim, offsets: batch.rowOffsets, data: batch.values), captions: q.caption); lap(3)
             for i in TopK.select(sc, k: 10) { _ = try s.metadata(cand[i]) }; lap(4)
             s.close()
         }
         func pp(_ x: [Double]) -> String { String(format: "%7.1f / %7.1f", percentile(x, 0.5), percentile(x, 0.95)) }
-        let r = searcher.resident
         let row = String(format: "%8d | %6.2f | %@ | %@ | %@ | %@%@ | %@, %d B/image, %.1f MB", size, load, pp(pf), pp(k100), pp(k1000), pp(exact), exactNote,
-                         r.storage.rawValue, r.bytesPerImage, Double(r.residentBytes) / 1e6)
+                         searcher.firstStage.rawValue, searcher.firstStageBytesPerImage, Double(searcher.firstStageBytesPerImage * searcher.firstStageCount) / 1e6)
         let breakdown = String(format: "%8d | %6.2f | %6.2f | %6.2f | %6.2f | %6.2f || CPU ms/query: prefilter only %.1f, K=100 %.1f, K=1000 %.1f",
                                size, percentile(stages[0], 0.5), percentile(stages[1], 0.5),
                                percentile(stages[2], 0.5), percentile(stages[3], 0.5), percentile(stages[4], 0.5),
@@ -188,7 +186,7 @@ public enum IndexBenchmark {
         let texts: [String] = (0..<20).map { _ in
             (0..<(6 + Int(rng.next() % 7))).map { _ in queryWords[Int(rng.next() % UInt64(queryWords.count))] }.joined(separator: " ")
         }
-        for p in Precision.allCases {
+        for p in Precision.scalar {
             var b = BuildOptions()
             b.precision = p
             b.showProgress = false
@@ -205,7 +203,7 @@ public enum IndexBenchmark {
         let ref = scores[.float32]!
         out("")
         out("storage precision vs float32 (\(texts.count) queries x \(o.deviationImages) images, exact SCAN scores; random model, generated features):")
-        for p in Precision.allCases {
+        for p in Precision.scalar {
             var m: Float = 0, sum = 0.0, n = 0, same = 0
             for (a, b) in zip(scores[p]!, ref) {
                 for (x, y) in zip(a, b) { m = max(m, abs(x - y)); sum += Double(abs(x - y)); n += 1 }

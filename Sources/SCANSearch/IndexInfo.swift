@@ -62,7 +62,9 @@ public struct IndexInfo: Sendable {
             lines.append("prefilter fitted: " + prefilterMetadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))
         }
         let resident = ResidentPrefilter(dim: m.prefilterDim)
-        lines.append("resident prefilter for search: \(resident.storage.rawValue), \(resident.bytesPerImage) bytes per image (\(mb(resident.bytesPerImage * m.imageCount)))")
+        let compact = CompactPrefilter(dim: m.prefilterDim)
+        lines.append("first stage for search: compact 4-bit codes, \(compact.bytesPerImage) bytes per image resident (\(mb(compact.bytesPerImage * m.imageCount))), shortlist rescored from the stored vectors; "
+            + "float32 alternative: \(resident.storage.rawValue), \(resident.bytesPerImage) bytes per image")
         lines.append("sources: " + (m.sources.isEmpty ? "-" : m.sources.joined(separator: ", ")))
         lines.append("data.mdb: \(mb(dataFileBytes))" + (m.imageCount > 0 ? String(format: ", %.0f bytes per image", Double(dataFileBytes) / Double(n)) : ""))
         for name in ["regions", "prefilter", "metadata", "ids"] {

@@ -47,12 +47,22 @@ public final class Searcher: @unchecked Sendable {
     /// The manifest as of opening.
     public let manifest: IndexManifest
     public let resident: ResidentPrefilter
+    /// Which first stage serves two-stage and prefilter searches.
+    public enum FirstStage: String, Sendable, CaseIterable {
+        /// `CompactPrefilter`: 4-bit codes (P / 2 bytes per image) and a rescored shortlist.
+        case compact
+        /// `ResidentPrefilter`: every vector in float32 (float16 above P = 256), scanned in full.
+        case float32
+    }
+    public let firstStage: FirstStage
+    /// The compact first stage (loaded when `firstStage` is `.compact`).
+    public let compact: CompactPrefilter
     private let tokenizer = Tokenizer()
     private let lock = NSLock()
 
     /// Opens the index at `index`: checks its model copy against the manifest and loads the prefilter
     /// vectors. An index still being built (or interrupted) is searched as of its last commit.
-    public init(index: String, residentStorage: ResidentPrefilter.Storage? = nil) throws {
+    public init(index: String, residentStorage: ResidentPrefilter.Storage? = nil, firstStage: FirstStage = .compact) throws {
         let path = (index as NSString).standardizingPath
         try IndexLocation.requireIndex(path)
         indexPath = path
@@ -64,6 +74,8 @@ public final class Searcher: @unchecked Sendable {
         model = try IndexModel.loadCopy(ofIndex: path, manifest: manifest)
         scorer = SimilarityScorer(attention: model.model.attention)
         resident = ResidentPrefilter(dim: manifest.prefilterDim, storage: residentStorage)
+        compact = CompactPrefilter(dim: manifest.prefilterDim)
+        self.firstStage = firstStage
         let s = try snapshot()
         s.close()
     }
@@ -83,20 +95,40 @@ public final class Searcher: @unchecked Sendable {
         BLAS.setThreadCount(1)
     }
 
-    /// A snapshot of the newest commit, with the resident prefilter extended to it.
+    /// A snapshot of the newest commit, with the first stage extended to it.
     public func snapshot() throws -> IndexSnapshot {
         let s = try reader.snapshot()
-        lock.lock()
-        defer { lock.unlock() }
-        do { try resident.extend(from: s) } catch { throw wrap(error, s) }
+        do { try ensureResident(s) } catch { throw wrap(error, s) }
         return s
     }
 
-    /// Extends the resident prefilter to `s` (a snapshot not taken through `snapshot()`).
+    /// Extends the first stage to `s` (a snapshot not taken through `snapshot()`).
     func ensureResident(_ s: IndexSnapshot) throws {
         lock.lock()
         defer { lock.unlock() }
-        try resident.extend(from: s)
+        switch firstStage {
+        case .float32: try resident.extend(from: s)
+        case .compact: try compact.extend(from: s)
+        }
+    }
+
+    /// Images the first stage holds.
+    public var firstStageCount: Int { firstStage == .compact ? compact.count : resident.count }
+
+    /// Resident bytes per image of the first stage.
+    public var firstStageBytesPerImage: Int { firstStage == .compact ? compact.bytesPerImage : resident.bytesPerImage }
+
+    /// The first stage's best `k` images of `s` with their prefilter scores.
+    public func firstStageCandidates(_ q: Query, k: Int, snapshot s: IndexSnapshot) throws -> (keys: [UInt64], scores: [Float]) {
+        try ensureResident(s)
+        switch firstStage {
+        case .compact:
+            return try compact.candidates(q.prefilterVector, k: k, snapshot: s)
+        case .float32:
+            let pf = prefilterScores(q, rows: s.count)
+            let best = TopK.select(pf, k: k)
+            return (best.map { UInt64($0) }, best.map { pf[$0] })
+        }
     }
 
     /// An encoded text query.
@@ -177,12 +209,10 @@ public final class Searcher: @unchecked Sendable {
                 let best = TopK.select(scores, k: top)
                 return try hits(best.map { UInt64($0) }, scores: best.map { scores[$0] }, prefilter: nil, snapshot: s)
             }
-            try ensureResident(s)
-            let pf = prefilterScores(q, rows: s.count)
-            let cand = TopK.select(pf, k: max(candidates, top)).map { UInt64($0) }
+            let (cand, pf) = try firstStageCandidates(q, k: max(candidates, top), snapshot: s)
             let sc = try rerank(q, keys: cand, snapshot: s)
             let order = TopK.select(sc, k: top)
-            return try hits(order.map { cand[$0] }, scores: order.map { sc[$0] }, prefilter: order.map { pf[Int(cand[$0])] }, snapshot: s)
+            return try hits(order.map { cand[$0] }, scores: order.map { sc[$0] }, prefilter: order.map { pf[$0] }, snapshot: s)
         } catch { throw wrap(error, s) }
     }
 
@@ -191,18 +221,21 @@ public final class Searcher: @unchecked Sendable {
         let s = try given ?? snapshot()
         defer { if given == nil { s.close() } }
         do {
-            try ensureResident(s)
-            let pf = prefilterScores(q, rows: s.count)
-            let best = TopK.select(pf, k: top)
-            return try hits(best.map { UInt64($0) }, scores: best.map { pf[$0] }, prefilter: best.map { pf[$0] }, snapshot: s)
+            let (best, pf) = try firstStageCandidates(q, k: top, snapshot: s)
+            return try hits(best, scores: pf, prefilter: pf, snapshot: s)
         } catch { throw wrap(error, s) }
     }
 
-    /// Prefilter scores of images `0 ..< rows` (rows <= the resident count).
+    /// Float prefilter scores of images `0 ..< rows` (rows <= the snapshots seen); with the compact
+    /// first stage the float32 vectors are loaded on first use (studies and benchmarks only).
     public func prefilterScores(_ q: Query, rows: Int) -> [Float] {
         lock.lock()
         defer { lock.unlock() }
-        return resident.scores(q.prefilterVector, rows: rows)
+        if resident.count < rows, let s = try? reader.snapshot() {
+            try? resident.extend(from: s)
+            s.close()
+        }
+        return resident.scores(q.prefilterVector, rows: min(rows, resident.count))
     }
 
     /// SCAN scores of the images `keys` (decoded from `snapshot`, scored as one set).

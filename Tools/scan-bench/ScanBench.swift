@@ -13,7 +13,7 @@ struct ScanBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scan-bench",
         abstract: "Benchmarks: sgemm yardstick, exact similarity matrix, training step, index.",
-        subcommands: [Similarity.self, TrainBench.self, IndexBench.self, Retention.self, PackedGemmBench.self])
+        subcommands: [Similarity.self, TrainBench.self, IndexBench.self, Retention.self, CodecBench.self, FirstStageBench.self, PackedGemmBench.self])
 
     static func main() { runWithFastBLAS() }
 }
