@@ -5,6 +5,7 @@ public struct IndexDatabases: Sendable {
     public static let prefilterName = "prefilter"
     public static let metadataName = "metadata"
     public static let idsName = "ids"
+    public static let deletedName = "deleted"
     /// Key of the manifest's JSON inside the `manifest` database.
     public static let manifestKey: [UInt8] = Array("manifest".utf8)
     /// Key of the product-quantisation codebook (a `codebook` record) inside the `manifest` database.
@@ -19,6 +20,9 @@ public struct IndexDatabases: Sendable {
     public let metadata: LMDBDatabase
     /// External id (UTF-8) -> internal key.
     public let ids: LMDBDatabase
+    /// Internal key -> empty value, for every deleted image (nil in an index written before delete
+    /// existed and opened read-only: it has deleted nothing).
+    public let deleted: LMDBDatabase?
 
     /// The per-image databases, each of which holds one entry per image.
     public var perImage: [LMDBDatabase] { [regions, prefilter, metadata, ids] }
@@ -34,6 +38,7 @@ public struct IndexDatabases: Sendable {
         prefilter = try env.database(Self.prefilterName, create: create)
         metadata = try env.database(Self.metadataName, create: create)
         ids = try env.database(Self.idsName, create: create)
+        do { deleted = try env.database(Self.deletedName, create: create) } catch IndexError.missingDatabase { deleted = nil }
     }
 
     /// Reads the manifest inside `txn`.

@@ -59,6 +59,8 @@ public enum IndexError: Error, CustomStringConvertible, Equatable, Sendable {
     case malformedLine(file: String, line: Int, reason: String)
     /// A source yields nothing.
     case emptySource(file: String)
+    /// Ids asked to be deleted that the index does not hold (nothing was deleted).
+    case absentIDs(path: String, ids: [String])
 
     public var description: String {
         switch self {
@@ -110,6 +112,9 @@ public enum IndexError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(file): line \(line): \(reason)"
         case let .emptySource(file):
             return "\(file): no images"
+        case let .absentIDs(path, ids):
+            let list = ids.prefix(10).map { "'\($0)'" }.joined(separator: ", ") + (ids.count > 10 ? " and \(ids.count - 10) more" : "")
+            return "\(path): \(ids.count) id\(ids.count == 1 ? " is" : "s are") not in the index: \(list); nothing was deleted"
         }
     }
 

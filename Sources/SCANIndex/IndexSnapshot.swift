@@ -13,6 +13,7 @@ public final class IndexSnapshot: @unchecked Sendable {
     public let databases: IndexDatabases
     private let txn: LMDBTransaction
     private let lock = NSLock()
+    private var deletedLoaded: Set<UInt64>?
     private var codebookLoaded = false
     private var cachedCodebook: ProductQuantizer?
 
@@ -47,8 +48,30 @@ public final class IndexSnapshot: @unchecked Sendable {
         return cachedCodebook
     }
 
-    /// Number of images as of this snapshot.
+    /// Number of image slots (internal keys 0 ..< count) as of this snapshot, deleted ones included.
     public var count: Int { manifest.imageCount }
+
+    /// Images searches can return as of this snapshot.
+    public var liveCount: Int { manifest.liveCount }
+
+    /// The internal keys of the images deleted as of this snapshot (read once per snapshot).
+    public func deletedKeys() throws -> Set<UInt64> {
+        guard manifest.deletedCount > 0, let db = databases.deleted else { return [] }
+        lock.lock()
+        defer { lock.unlock() }
+        if let d = deletedLoaded { return d }
+        var out = Set<UInt64>()
+        out.reserveCapacity(manifest.deletedCount)
+        try txn.forEach(db, from: nil) { k, _ in
+            guard let key = IndexKey.decode(k) else {
+                throw IndexError.corruptRecord(database: db.name, key: IndexKey.describe(raw: k), reason: "key is not 8 bytes")
+            }
+            out.insert(key)
+            return true
+        }
+        deletedLoaded = out
+        return out
+    }
 
     /// The raw stored value of `key` in `db`, valid until the snapshot closes.
     public func rawValue(_ db: LMDBDatabase, key: [UInt8]) throws -> UnsafeRawBufferPointer? {

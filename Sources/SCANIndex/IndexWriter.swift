@@ -261,9 +261,10 @@ public final class IndexWriter {
             var m = try dbs.readManifest(txn, path: p)
             try IndexWriter.check(m, against: c, path: p)
             var next: UInt64 = 0
-            if let last = try txn.lastKey(dbs.regions) {
+            // Deleted images keep their prefilter vector: the prefilter database holds every key ever given.
+            if let last = try txn.lastKey(dbs.prefilter) {
                 guard let k = last.withUnsafeBytes({ IndexKey.decode($0) }) else {
-                    throw IndexError.corruptRecord(database: IndexDatabases.regionsName, key: "last", reason: "key is \(last.count) bytes, expected 8")
+                    throw IndexError.corruptRecord(database: IndexDatabases.prefilterName, key: "last", reason: "key is \(last.count) bytes, expected 8")
                 }
                 next = k + 1
             }
@@ -299,6 +300,56 @@ public final class IndexWriter {
         return AppendResult(appended: keys.count, skipped: skipped + lateSkips, keys: keys)
     }
 
+    /// What one `delete` did.
+    public struct DeleteResult: Sendable, Equatable {
+        public var deleted: Int
+        /// Regions freed.
+        public var regions: Int
+    }
+
+    /// Deletes the images with external ids `ids` in one write transaction: their region records,
+    /// metadata and id entries are removed (LMDB reuses the freed pages), their keys are recorded in
+    /// the `deleted` database, and the manifest's counts change in the same commit. The prefilter
+    /// vector stays (the first stage is dense over keys; searches skip deleted keys). When any id is
+    /// absent nothing is deleted and `IndexError.absentIDs` lists them. Repeated ids count once.
+    @discardableResult
+    public func delete(ids: [String]) throws -> DeleteResult {
+        guard let deletedDB = databases.deleted else { throw IndexError.readOnly(path: path) }
+        let dbs = databases
+        let p = path
+        var seen = Set<String>()
+        let unique = ids.filter { seen.insert($0).inserted }
+        if unique.isEmpty { return DeleteResult(deleted: 0, regions: 0) }
+        let (m, result) = try environment.write { txn -> (IndexManifest, DeleteResult) in
+            var m = try dbs.readManifest(txn, path: p)
+            var keys: [[UInt8]] = []
+            var absent: [String] = []
+            for id in unique {
+                guard let v = try txn.get(dbs.ids, key: Array(id.utf8)) else { absent.append(id); continue }
+                guard v.count == 8 else { throw IndexError.corruptRecord(database: dbs.ids.name, key: id, reason: "value is \(v.count) bytes, expected 8") }
+                keys.append(Array(v))
+            }
+            if !absent.isEmpty { throw IndexError.absentIDs(path: p, ids: absent) }
+            var regions = 0
+            for (id, key) in zip(unique, keys) {
+                if let value = try txn.get(dbs.regions, key: key) {
+                    regions += try RecordCodec.header(of: value, kind: .regions, database: dbs.regions.name, key: id).rows
+                }
+                try txn.delete(dbs.regions, key: key)
+                try txn.delete(dbs.metadata, key: key)
+                try txn.delete(dbs.ids, key: Array(id.utf8))
+                try txn.put(deletedDB, key: key, value: [])
+            }
+            m.deletedCount += keys.count
+            m.regionCount -= regions
+            m.updatedAt = IndexManifest.timestamp()
+            try dbs.writeManifest(m, txn)
+            return (m, DeleteResult(deleted: keys.count, regions: regions))
+        }
+        manifest = m
+        return result
+    }
+
     /// Marks the index complete after checking that every per-image database holds `image_count` entries.
     public func markComplete() throws {
         let dbs = databases
@@ -307,9 +358,13 @@ public final class IndexWriter {
             var m = try dbs.readManifest(txn, path: p)
             for db in dbs.perImage {
                 let n = try txn.count(db)
-                guard n == m.imageCount else {
-                    throw IndexError.badManifest(path: p, reason: "image_count is \(m.imageCount) but database '\(db.name)' holds \(n) entries")
+                let expected = db.name == dbs.prefilter.name ? m.imageCount : m.liveCount
+                guard n == expected else {
+                    throw IndexError.badManifest(path: p, reason: "\(db.name == dbs.prefilter.name ? "image_count" : "live images (image_count - deleted_count)") is \(expected) but database '\(db.name)' holds \(n) entries")
                 }
+            }
+            if let d = dbs.deleted, try txn.count(d) != m.deletedCount {
+                throw IndexError.badManifest(path: p, reason: "deleted_count is \(m.deletedCount) but database 'deleted' holds \(try txn.count(d)) entries")
             }
             m.state = .complete
             m.updatedAt = IndexManifest.timestamp()

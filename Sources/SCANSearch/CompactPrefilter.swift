@@ -161,10 +161,13 @@ public final class CompactPrefilter: @unchecked Sendable {
 
     /// The best `k` images of `snapshot` (keys `0 ..< snapshot.count`, loaded by `extend`) by the float
     /// prefilter score, found through the codes and the rescored shortlist; scores are the exact ones.
-    public func candidates(_ query: [Float], k: Int, snapshot s: IndexSnapshot) throws -> (keys: [UInt64], scores: [Float]) {
+    /// Keys in `excluding` (deleted images) are never returned.
+    public func candidates(_ query: [Float], k: Int, snapshot s: IndexSnapshot, excluding: Set<UInt64> = []) throws -> (keys: [UInt64], scores: [Float]) {
         let rows = s.count
-        let approx = approximateScores(query, rows: rows)
-        let short = TopK.select(approx, k: shortlist(k: k, rows: rows))
+        var approx = approximateScores(query, rows: rows)
+        var excluded = 0
+        for d in excluding where d < UInt64(rows) { approx[Int(d)] = -.infinity; excluded += 1 }
+        let short = TopK.select(approx, k: shortlist(k: k, rows: rows - excluded))
         var exact = [Float](repeating: 0, count: short.count)
         var errors = [Error?](repeating: nil, count: short.count)
         let p = dim

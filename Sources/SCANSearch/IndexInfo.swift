@@ -53,7 +53,7 @@ public struct IndexInfo: Sendable {
             "index: \(path)",
             "state: \(m.state.rawValue); format version \(m.formatVersion); created \(m.createdAt), updated \(m.updatedAt)",
             "model: \(m.modelName) (fingerprint \(m.modelFingerprint)); embed_dim \(m.embedDim), img_dim \(m.imgDim)",
-            "images: \(m.imageCount); regions: \(m.regionCount)" + (m.imageCount > 0 ? String(format: " (%.1f per image)", Double(m.regionCount) / Double(n)) : ""),
+            "images: \(m.liveCount) live, \(m.deletedCount) deleted; regions: \(m.regionCount)" + (m.liveCount > 0 ? String(format: " (%.1f per live image)", Double(m.regionCount) / Double(max(1, m.liveCount))) : ""),
             "region precision: \(m.precision.rawValue)",
             "prefilter: \(m.prefilterKind.rawValue), dim \(m.prefilterDim), stored as \(m.prefilterPrecision.rawValue)"
                 + (m.prefilterFingerprint.map { " (fingerprint \($0))" } ?? " (plain mean of the regions: poor retention)"),

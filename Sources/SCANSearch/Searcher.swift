@@ -121,12 +121,14 @@ public final class Searcher: @unchecked Sendable {
     /// The first stage's best `k` images of `s` with their prefilter scores.
     public func firstStageCandidates(_ q: Query, k: Int, snapshot s: IndexSnapshot) throws -> (keys: [UInt64], scores: [Float]) {
         try ensureResident(s)
+        let deleted = try s.deletedKeys()
         switch firstStage {
         case .compact:
-            return try compact.candidates(q.prefilterVector, k: k, snapshot: s)
+            return try compact.candidates(q.prefilterVector, k: k, snapshot: s, excluding: deleted)
         case .float32:
-            let pf = prefilterScores(q, rows: s.count)
-            let best = TopK.select(pf, k: k)
+            var pf = prefilterScores(q, rows: s.count)
+            for d in deleted where d < UInt64(pf.count) { pf[Int(d)] = -.infinity }
+            let best = TopK.select(pf, k: k).filter { !deleted.contains(UInt64($0)) }
             return (best.map { UInt64($0) }, best.map { pf[$0] })
         }
     }
@@ -206,7 +208,8 @@ public final class Searcher: @unchecked Sendable {
         do {
             if exact {
                 let scores = try exactScores(q, snapshot: s)
-                let best = TopK.select(scores, k: top)
+                let deleted = try s.deletedKeys()
+                let best = TopK.select(scores, k: top).filter { !deleted.contains(UInt64($0)) }
                 return try hits(best.map { UInt64($0) }, scores: best.map { scores[$0] }, prefilter: nil, snapshot: s)
             }
             let (cand, pf) = try firstStageCandidates(q, k: max(candidates, top), snapshot: s)
@@ -253,7 +256,7 @@ public final class Searcher: @unchecked Sendable {
     }
 
     /// SCAN scores of every image (or of the images with keys in `range`) for several queries:
-    /// `result[query][image - range.lowerBound]`, streaming the records once.
+    /// `result[query][image - range.lowerBound]`, streaming the records once. Deleted images score -infinity.
     public func exactScores(_ queries: [Query], snapshot s: IndexSnapshot, range: Range<Int>? = nil,
                             progress: ((Int, Int) -> Void)? = nil) throws -> [[Float]] {
         let r = range ?? 0..<s.count
@@ -267,15 +270,17 @@ public final class Searcher: @unchecked Sendable {
         for q in queries { captions.append(contentsOf: q.caption) }
         let avgRegions = max(1, s.manifest.regionCount / max(1, s.manifest.imageCount))
         let perBlock = max(1, exactBlockRows / avgRegions)
+        let deleted = try s.deletedKeys()
         var lo = 0
         while lo < n {
             let hi = min(n, lo + perBlock)
-            let keys = (lo..<hi).map { UInt64(r.lowerBound + $0) }
-            let batch = try s.regionBatch(keys)
-            let images = EmbeddingSet(dim: batch.dim, offsets: batch.rowOffsets, data: batch.values)
-            let sc = scorer.scores(images: images, captions: captions)
+            let slots = (lo..<hi).filter { !deleted.contains(UInt64(r.lowerBound + $0)) }
             let nq = queries.count
-            for i in 0..<(hi - lo) { for j in 0..<nq { out[j][lo + i] = sc[i * nq + j] } }
+            for i in lo..<hi where deleted.contains(UInt64(r.lowerBound + i)) { for j in 0..<nq { out[j][i] = -.infinity } }
+            let batch = try s.regionBatch(slots.map { UInt64(r.lowerBound + $0) })
+            let images = EmbeddingSet(dim: batch.dim, offsets: batch.rowOffsets, data: batch.values)
+            let sc = slots.isEmpty ? [] : scorer.scores(images: images, captions: captions)
+            for (i, slot) in slots.enumerated() { for j in 0..<nq { out[j][slot] = sc[i * nq + j] } }
             lo = hi
             progress?(lo, n)
         }

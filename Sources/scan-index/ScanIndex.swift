@@ -9,7 +9,7 @@ struct ScanIndex: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scan-index",
         abstract: "Build and maintain a SCAN search index (LMDB + zstd records, a prefilter, a copy of the model).",
-        subcommands: [Build.self, Add.self, Info.self, Verify.self])
+        subcommands: [Build.self, Add.self, Delete.self, Info.self, Verify.self])
 
     static func main() { runWithFastBLAS() }
 }

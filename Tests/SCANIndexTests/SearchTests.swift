@@ -239,7 +239,7 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(build.stderr.contains("test_caps.txt"), "the captions file next to the features is named: \(build.stderr)")
         let info = try ToolRunner.run("scan-index", ["info", "--index", index], in: tmp)
         XCTAssertEqual(info.status, 0, info.stderr)
-        for s in ["state: complete", "images: 400", "prefilter: projection", "region precision: float16", "bytes per image"] {
+        for s in ["state: complete", "images: 400 live, 0 deleted", "prefilter: projection", "region precision: float16", "bytes per image"] {
             XCTAssertTrue(info.stdout.contains(s), "\(s) in:\n\(info.stdout)")
         }
         let verify = try ToolRunner.run("scan-index", ["verify", "--index", index], in: tmp)
