@@ -6,7 +6,7 @@ QUERIES.npy (q x d), takes the exact inner-product top K (IndexFlatIP) as the tr
 FAISS index that holds about the same memory per image as ours (d / 2 bytes) prints resident bytes
 per image, recall of the exact top K and latency p50/p95/p99 in ms, one query at a time on
 --threads threads: directly, and with the same shortlist rescoring ours does (the best
-S = max(4K, K + 256) re-scored with the float vectors read from a file, as ours reads them from LMDB).
+S = max(2K, K + 256) re-scored with the float vectors read from a file, as ours reads them from LMDB).
 
 Usage: python3 Tools/faiss_first_stage.py VECTORS.npy QUERIES.npy --ks 100,1000 [--threads 2]
 Installs faiss-cpu with pip when it is missing.
@@ -63,7 +63,7 @@ def main():
         bpi = index.sa_code_size()
         for k in ks:
             for rescore in (False, True):
-                s = max(4 * k, k + 256) if rescore else k
+                s = max(2 * k, k + 256) if rescore else k
                 s = min(s, n)
                 times, rec = [], []
                 for i in range(len(q)):

@@ -202,10 +202,11 @@ public final class IndexWriter {
     }
 
     /// Validates, encodes and commits `records` in one write transaction. Records whose id is stored
-    /// already (or repeats an earlier record of the batch) are skipped. Nothing is written when any
-    /// record is invalid.
+    /// already (or repeats an earlier record of the batch) are skipped; with `replace`, the stored
+    /// image of such an id is deleted and the record added under a new key, in the same commit.
+    /// Nothing is written when any record is invalid.
     @discardableResult
-    public func append(_ records: [ImageRecord]) throws -> AppendResult {
+    public func append(_ records: [ImageRecord], replace: Bool = false) throws -> AppendResult {
         let c = configuration
         let maxKey = environment.maxKeySize
         for r in records {
@@ -227,7 +228,7 @@ public final class IndexWriter {
             }
         }
         // Drop ids stored already and repeats inside the batch (the first occurrence wins).
-        let existing = try existingIDs(records.map(\.id))
+        let existing = replace ? [] : try existingIDs(records.map(\.id))
         var seen = Set<String>()
         var todo: [Int] = []
         var skipped: [String] = []
@@ -274,6 +275,13 @@ public final class IndexWriter {
             for (j, e) in encoded.enumerated() {
                 let r = records[todo[j]]
                 let key = IndexKey.encode(next)
+                if replace, let old = try txn.get(dbs.ids, key: Array(r.id.utf8)) {
+                    guard old.count == 8, let deletedDB = dbs.deleted else {
+                        throw IndexError.corruptRecord(database: dbs.ids.name, key: r.id, reason: "value is \(old.count) bytes, expected 8")
+                    }
+                    m.regionCount -= try IndexWriter.remove(id: r.id, key: Array(old), txn, dbs, deletedDB)
+                    m.deletedCount += 1
+                }
                 // Another writer process may have stored the id since the check above.
                 guard try txn.put(dbs.ids, key: Array(r.id.utf8), value: key, noOverwrite: true) else {
                     late.append(r.id)
@@ -331,15 +339,7 @@ public final class IndexWriter {
             }
             if !absent.isEmpty { throw IndexError.absentIDs(path: p, ids: absent) }
             var regions = 0
-            for (id, key) in zip(unique, keys) {
-                if let value = try txn.get(dbs.regions, key: key) {
-                    regions += try RecordCodec.header(of: value, kind: .regions, database: dbs.regions.name, key: id).rows
-                }
-                try txn.delete(dbs.regions, key: key)
-                try txn.delete(dbs.metadata, key: key)
-                try txn.delete(dbs.ids, key: Array(id.utf8))
-                try txn.put(deletedDB, key: key, value: [])
-            }
+            for (id, key) in zip(unique, keys) { regions += try IndexWriter.remove(id: id, key: key, txn, dbs, deletedDB) }
             m.deletedCount += keys.count
             m.regionCount -= regions
             m.updatedAt = IndexManifest.timestamp()
@@ -348,6 +348,19 @@ public final class IndexWriter {
         }
         manifest = m
         return result
+    }
+
+    /// Removes one image inside `txn` (see `delete`); returns its region count.
+    static func remove(id: String, key: [UInt8], _ txn: LMDBTransaction, _ dbs: IndexDatabases, _ deletedDB: LMDBDatabase) throws -> Int {
+        var rows = 0
+        if let value = try txn.get(dbs.regions, key: key) {
+            rows = try RecordCodec.header(of: value, kind: .regions, database: dbs.regions.name, key: id).rows
+        }
+        try txn.delete(dbs.regions, key: key)
+        try txn.delete(dbs.metadata, key: key)
+        try txn.delete(dbs.ids, key: Array(id.utf8))
+        try txn.put(deletedDB, key: key, value: [])
+        return rows
     }
 
     /// Marks the index complete after checking that every per-image database holds `image_count` entries.

@@ -106,16 +106,29 @@ public final class CompactPrefilter: @unchecked Sendable {
     func encode(_ values: [Float], rows: Int, calibration c: Calibration) -> [UInt8] {
         var codes = [UInt8](repeating: 0, count: rows * half)
         let p = dim, h = half
+        // Padded per-dimension offsets and inverse steps (a padding dimension always codes 0).
+        var lo = [Float](repeating: 0, count: 2 * h), inv = [Float](repeating: 0, count: 2 * h)
+        for d in 0..<p { lo[d] = c.lo[d]; inv[d] = 1 / c.step[d] }
         codes.withUnsafeMutableBufferPointer { out in
-            Parallel.forChunks(rows, minChunk: 1024) { range in
-                for r in range {
-                    for j in 0..<h {
-                        func q(_ d: Int) -> UInt8 {
-                            guard d < p else { return 0 }
-                            let t = ((values[r * p + d] - c.lo[d]) / c.step[d]).rounded()
-                            return UInt8(max(0, min(15, t.isFinite ? t : 0)))
+            values.withUnsafeBufferPointer { vp in
+                lo.withUnsafeBufferPointer { lp in
+                    inv.withUnsafeBufferPointer { ip in
+                        let o = out.baseAddress!, v = vp.baseAddress!, l = lp.baseAddress!, iv = ip.baseAddress!
+                        Parallel.forChunks(rows, minChunk: 1024) { range in
+                            var row = [Float](repeating: 0, count: 2 * h)
+                            row.withUnsafeMutableBufferPointer { rb in
+                                let x = rb.baseAddress!
+                                for r in range {
+                                    (x).update(from: v + r * p, count: p)
+                                    for j in 0..<(2 * h) {
+                                        let t = ((x[j] - l[j]) * iv[j]).rounded()
+                                        x[j] = t.isNaN ? 0 : max(0, min(15, t))
+                                    }
+                                    for j in 0..<h { o[r * h + j] = UInt8(x[j]) | (UInt8(x[j + h]) << 4) }
+                                    if p < 2 * h { x[p] = 0 }
+                                }
+                            }
                         }
-                        out[r * h + j] = q(j) | (q(j + h) << 4)
                     }
                 }
             }
@@ -154,10 +167,11 @@ public final class CompactPrefilter: @unchecked Sendable {
         return out
     }
 
-    /// Shortlist size for `k` candidates out of `rows`.
-    public var shortlistFactor = 4
+    /// Shortlist size for `k` candidates out of `rows`: max(factor x k, k + minimum), measured by
+    /// `scan-bench first-stage` (README) to keep at least 99% of the float32 top K.
+    public var shortlistFactor = 2.0
     public var shortlistMinimum = 256
-    public func shortlist(k: Int, rows: Int) -> Int { min(rows, max(k * shortlistFactor, k + shortlistMinimum)) }
+    public func shortlist(k: Int, rows: Int) -> Int { min(rows, max(Int((Double(k) * shortlistFactor).rounded(.up)), k + shortlistMinimum)) }
 
     /// The best `k` images of `snapshot` (keys `0 ..< snapshot.count`, loaded by `extend`) by the float
     /// prefilter score, found through the codes and the rescored shortlist; scores are the exact ones.

@@ -19,6 +19,8 @@ public enum FirstStageBenchmark {
         /// Path of Tools/faiss_first_stage.py; nil skips FAISS.
         public var faissScript: String?
         public var threads = Parallel.cores
+        /// Shortlist factors of the compact first stage to measure (the default is `CompactPrefilter().shortlistFactor`).
+        public var shortlistFactors = [1.25, 2.0, 4.0]
         public init() {}
     }
 
@@ -52,22 +54,30 @@ public enum FirstStageBenchmark {
                        size, writeSeconds, compactLoad, compact.bytesPerImage, Double(compact.residentBytes) / 1e6, Double(rss1 - rss0) / 1e6,
                        floatLoad, float32.bytesPerImage, Double(float32.residentBytes) / 1e6))
             out("  first stage | K | shortlist | recall of the float32 top K | p50 ms | p95 ms | p99 ms")
+            func p(_ x: [Double], _ q: Double) -> Double { IndexBenchmark.percentile(x, q) }
             for k in o.ks {
-                var tf: [Double] = [], tc: [Double] = [], recall: [Double] = []
+                var tf: [Double] = []
+                var truths: [Set<UInt64>] = []
                 for (i, q) in queries.enumerated() {
-                    var c = ProgressReporter.now()
+                    let c = ProgressReporter.now()
                     let pf = float32.scores(q, rows: size)
-                    let truth = TopK.select(pf, k: k)
+                    truths.append(Set(TopK.select(pf, k: k).map { UInt64($0) }))
                     if i >= 3 { tf.append(1000 * (ProgressReporter.now() - c)) }
-                    c = ProgressReporter.now()
-                    let got = try compact.candidates(q, k: k, snapshot: s).keys
-                    if i >= 3 { tc.append(1000 * (ProgressReporter.now() - c)) }
-                    recall.append(Double(Set(truth.map { UInt64($0) }).intersection(got).count) / Double(truth.count))
                 }
-                func p(_ x: [Double], _ q: Double) -> Double { IndexBenchmark.percentile(x, q) }
                 out(String(format: "  float32 scan | %d | - | 100.00%% | %.2f | %.2f | %.2f", k, p(tf, 0.5), p(tf, 0.95), p(tf, 0.99)))
-                out(String(format: "  compact 4-bit | %d | %d | %.2f%% (min %.1f%%) | %.2f | %.2f | %.2f", k, compact.shortlist(k: k, rows: size),
-                           100 * recall.reduce(0, +) / Double(recall.count), 100 * (recall.min() ?? 0), p(tc, 0.5), p(tc, 0.95), p(tc, 0.99)))
+                for factor in o.shortlistFactors {
+                    compact.shortlistFactor = factor
+                    var tc: [Double] = [], recall: [Double] = []
+                    for (i, q) in queries.enumerated() {
+                        let c = ProgressReporter.now()
+                        let got = try compact.candidates(q, k: k, snapshot: s).keys
+                        if i >= 3 { tc.append(1000 * (ProgressReporter.now() - c)) }
+                        recall.append(Double(truths[i].intersection(got).count) / Double(truths[i].count))
+                    }
+                    out(String(format: "  compact 4-bit (shortlist x%.2f) | %d | %d | %.2f%% (min %.1f%%) | %.2f | %.2f | %.2f", factor, k, compact.shortlist(k: k, rows: size),
+                               100 * recall.reduce(0, +) / Double(recall.count), 100 * (recall.min() ?? 0), p(tc, 0.5), p(tc, 0.95), p(tc, 0.99)))
+                }
+                compact.shortlistFactor = CompactPrefilter(dim: o.dim).shortlistFactor
             }
             if let script = o.faissScript {
                 let vpath = dir + "/vectors-\(size).npy", qpath = dir + "/queries-\(size).npy"

@@ -18,7 +18,8 @@ public enum IndexBenchmark {
         public var biGRU = true
         /// Dimension of the (random) projection prefilter: the cost of a fitted one.
         public var prefilterDim = 256
-        public var precision: Precision = .float16
+        /// Region storage (the build default).
+        public var precision: Precision = .pq4
         public var batchSize = 128
         /// Timed queries per mode (after 3 warm-up queries).
         public var queries = 40

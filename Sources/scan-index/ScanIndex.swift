@@ -82,7 +82,7 @@ struct Build: ParsableCommand {
     var model: String
     @OptionGroup var location: Location
     @OptionGroup var source: SourceOptions
-    @Option(help: "Storage of the encoded regions: float16, int8 (a scale per region), float32, or product quantisation pq4, pq8, pq16, pq32 (one byte per 4/8/16/32 dims; codebook trained on a sample of the source).") var precision: Precision = .float16
+    @Option(help: "Storage of the encoded regions: pq4, pq8, pq16, pq32 (product quantisation: one byte per 4/8/16/32 dims, codebook trained on a sample of the source), float16, int8 (a scale per region) or float32. Default: pq4 (float16 when embed_size does not divide by 4); see the README's codec table.") var precision: Precision?
     @Option(help: "Storage of the prefilter vectors: float16, int8 or float32.") var prefilterPrecision: Precision = .float16
 
     func run() throws {
@@ -106,11 +106,14 @@ struct Add: ParsableCommand {
     @OptionGroup var location: Location
     @OptionGroup var source: SourceOptions
     @Option(help: "Optional: a model directory that must be the index's model (checked by fingerprint).") var model: String?
+    @Flag(help: "Replace the images whose ids the index holds already (delete and add in one commit per batch) instead of skipping them.")
+    var replace = false
 
     func run() throws {
         let path = try location.resolve()
         var o = BuildOptions()
         try source.apply(to: &o)
+        o.replace = replace
         let src = try source.open()
         let report = try IndexBuilder.add(index: path, source: src, modelDirectory: model, options: o, log: warn)
         print(report.summary)

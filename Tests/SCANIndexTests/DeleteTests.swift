@@ -188,3 +188,39 @@ final class DeleteTests: XCTestCase {
         XCTAssertTrue(none.stderr.contains("give ids to delete"), none.stderr)
     }
 }
+
+/// `scan-index add --replace`: ids the index holds are deleted and re-added in the batch's commit.
+final class ReplaceTests: XCTestCase {
+    func testAddWithReplaceSwapsTheImagesOfExistingIds() throws {
+        let world = SearchWorld.shared
+        let dir = try world.freshIndex(self, model: world.modelFitted)
+        let tmp = makeTempDir(self)
+        let all = try NPY.read(world.testImages)
+        let per = all.rowStride
+        // Ids 0..9 get the features of images 100..109.
+        try NPY.write(Tensor(shape: [10] + Array(all.shape.dropFirst()), data: Array(all.data[(100 * per)..<(110 * per)])), to: tmp + "/r_ims.npy")
+        try ((0..<10).map { "\($0)" }.joined(separator: "\n") + "\n").write(toFile: tmp + "/r_ids.txt", atomically: true, encoding: .utf8)
+        let skip = try ToolRunner.run("scan-index", ["add", "--index", dir, "--features", tmp + "/r_ims.npy", "--ids", tmp + "/r_ids.txt", "--quiet"], in: tmp)
+        XCTAssertEqual(skip.status, 0, skip.stderr)
+        XCTAssertEqual(try IndexReader(path: dir).manifest.imageCount, 400, "without --replace the ids are skipped")
+        let r = try ToolRunner.run("scan-index", ["add", "--index", dir, "--features", tmp + "/r_ims.npy", "--ids", tmp + "/r_ids.txt", "--quiet", "--replace"], in: tmp)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let report = try IndexReader(path: dir).verify()
+        XCTAssertTrue(report.isOK, report.summary)
+        XCTAssertEqual(report.manifest.liveCount, 400)
+        XCTAssertEqual(report.manifest.deletedCount, 10)
+        let s = try Searcher(index: dir)
+        let snap = try s.snapshot()
+        defer { snap.close() }
+        for i in 0..<10 {
+            let key = try XCTUnwrap(try snap.key(forID: "\(i)"))
+            XCTAssertGreaterThanOrEqual(key, 400)
+            // The new record holds image 100 + i's regions.
+            XCTAssertEqual(try snap.regions(key).data, try snap.regions(UInt64(100 + i)).data)
+        }
+        let q = try s.encode(try world.queries()[0].caption)
+        let ids = try s.search(q, top: 400, candidates: 400, snapshot: snap).map(\.id)
+        XCTAssertEqual(ids.count, 400)
+        XCTAssertEqual(Set(ids).count, 400)
+    }
+}
