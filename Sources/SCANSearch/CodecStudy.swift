@@ -53,8 +53,9 @@ public enum CodecStudy {
     }
 
     /// Builds `directory/<precision>` for every setting (float16 first: the yardstick) and measures.
+    /// `queryStride`: every n-th caption is a query (exact search over a large collection is costly).
     public static func run(model: String, features: String, captions: String, precisions: [Precision], candidates: Int = Searcher.defaultCandidates,
-                           directory: String, log: (String) -> Void = { _ in }) throws -> Report {
+                           queryStride: Int = 1, directory: String, log: (String) -> Void = { _ in }) throws -> Report {
         let settings = [Precision.float16] + precisions.filter { $0 != .float16 }
         var indexes: [Precision: String] = [:]
         var seconds: [Precision: Double] = [:]
@@ -80,8 +81,10 @@ public enum CodecStudy {
             throw SearchError.invalidArgument("\(captions): \(texts.count) captions for \(n) images (need a multiple)")
         }
         let perImage = texts.count / n
-        let targets = (0..<texts.count).map { UInt64($0 / perImage) }
-        let queries = try base.encode(texts)
+        let picked = Array(stride(from: 0, to: texts.count, by: max(1, queryStride)))
+        let targets = picked.map { UInt64($0 / perImage) }
+        let queries = try base.encode(picked.map { texts[$0] })
+        log("\(queries.count) queries; exact search on float16 over \(n) images")
         // Exact float16 scores, in groups of queries (bounded memory).
         var exactTop: [[UInt64]] = []
         var exactRanks: [Int?] = []
@@ -101,6 +104,7 @@ public enum CodecStudy {
         let rpi = Double(m.regionCount) / Double(max(1, m.imageCount))
         for p in settings {
             let searcher = p == .float16 ? base : try Searcher(index: indexes[p]!)
+            log("two-stage on \(p.rawValue)")
             var ranks: [Int?] = []
             var overlap = 0
             for (j, q) in queries.enumerated() {

@@ -80,23 +80,33 @@ public enum FirstStageBenchmark {
                 compact.shortlistFactor = CompactPrefilter(dim: o.dim).shortlistFactor
             }
             if let script = o.faissScript {
-                let vpath = dir + "/vectors-\(size).npy", qpath = dir + "/queries-\(size).npy"
-                try NPY.write(Tensor(shape: [size, o.dim], data: vectors), to: vpath)
-                try NPY.write(Tensor(shape: [queries.count, o.dim], data: queries.flatMap { $0 }), to: qpath)
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-                p.arguments = ["python3", script, vpath, qpath, "--ks", o.ks.map(String.init).joined(separator: ","), "--threads", "\(o.threads)"]
-                let pipe = Pipe()
-                p.standardOutput = pipe
-                try p.run()
-                let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                p.waitUntilExit()
-                for line in String(decoding: data, as: UTF8.self).split(separator: "\n") { out("  " + line) }
-                if p.terminationStatus != 0 { out("  (FAISS helper exited with status \(p.terminationStatus))") }
-                try? fm.removeItem(atPath: vpath)
-                try? fm.removeItem(atPath: qpath)
+                try faiss(script: script, vectors: vectors, dim: o.dim, queries: queries, ks: o.ks, threads: o.threads, directory: dir, out: out)
             }
         }
+    }
+
+    /// Runs Tools/faiss_first_stage.py on `vectors` (n x dim) and `queries`, printing its table with `out`.
+    public static func faiss(script: String, vectors: [Float], dim: Int, queries: [[Float]], ks: [Int], threads: Int,
+                             directory dir: String, out: (String) -> Void) throws {
+        let fm = FileManager.default
+        let n = vectors.count / dim
+        let vpath = dir + "/faiss-vectors-\(n).npy", qpath = dir + "/faiss-queries-\(n).npy"
+        try NPY.write(Tensor(shape: [n, dim], data: vectors), to: vpath)
+        try NPY.write(Tensor(shape: [queries.count, dim], data: queries.flatMap { $0 }), to: qpath)
+        defer {
+            try? fm.removeItem(atPath: vpath)
+            try? fm.removeItem(atPath: qpath)
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", script, vpath, qpath, "--ks", ks.map(String.init).joined(separator: ","), "--threads", "\(threads)"]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") { out("  " + line) }
+        if p.terminationStatus != 0 { out("  (FAISS helper exited with status \(p.terminationStatus))") }
     }
 
     /// `size` unit vectors around 1000 random unit directions, and queries near random stored vectors.

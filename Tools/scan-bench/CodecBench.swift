@@ -14,6 +14,7 @@ struct CodecBench: ParsableCommand {
     @Option(help: "Captions of the split (a fixed number per image, in row order).") var captions: String
     @Option(help: "Settings, comma separated (float16 is always measured: the yardstick).") var precisions = "int8,pq4,pq8,pq16,pq32"
     @Option(help: "Candidates re-ranked by SCAN.") var candidates = 100
+    @Option(help: "Every n-th caption is a query (exact search over a large collection is costly).") var queryEvery = 1
     @Option(help: "Working directory (indexes are built under it; default: a temporary one, removed afterwards).") var directory: String?
 
     func validate() throws {
@@ -21,6 +22,7 @@ struct CodecBench: ParsableCommand {
             throw ValidationError("unknown precision '\(p)' (float16, int8, float32, pq4, pq8, pq16, pq32)")
         }
         guard candidates >= 1 else { throw ValidationError("--candidates must be at least 1") }
+        guard queryEvery >= 1 else { throw ValidationError("--query-every must be at least 1") }
     }
 
     func run() throws {
@@ -30,7 +32,7 @@ struct CodecBench: ParsableCommand {
         defer { if directory == nil { try? FileManager.default.removeItem(atPath: dir) } }
         let report = try CodecStudy.run(model: model, features: features, captions: captions,
                                         precisions: precisions.split(separator: ",").compactMap { Precision(rawValue: String($0)) },
-                                        candidates: candidates, directory: dir, log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
+                                        candidates: candidates, queryStride: queryEvery, directory: dir, log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
         print(report.table)
         if let best = report.smallestHolding() {
             print("smallest setting within 0.5 R@1/R@10 points of float16 exact and <= 6 KB per image at 36 x 1024: \(best.precision.rawValue)")

@@ -23,12 +23,15 @@ struct FirstStageBench: ParsableCommand {
         o.queries = queries
         o.ks = ks.split(separator: ",").compactMap { Int($0) }
         o.directory = directory
-        if !noFaiss {
-            let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            let candidates = [FileManager.default.currentDirectoryPath + "/Tools/faiss_first_stage.py",
-                              exe.deletingLastPathComponent().appendingPathComponent("../../Tools/faiss_first_stage.py").standardized.path]
-            o.faissScript = candidates.first { FileManager.default.fileExists(atPath: $0) }
-        }
+        if !noFaiss { o.faissScript = Self.faissScript() }
         try FirstStageBenchmark.run(o)
+    }
+
+    /// Tools/faiss_first_stage.py from the working directory or next to the build directory.
+    static func faissScript() -> String? {
+        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let candidates = [FileManager.default.currentDirectoryPath + "/Tools/faiss_first_stage.py",
+                          exe.deletingLastPathComponent().appendingPathComponent("../../Tools/faiss_first_stage.py").standardized.path]
+        return candidates.first { FileManager.default.fileExists(atPath: $0) }
     }
 }
