@@ -99,10 +99,13 @@ public final class IndexBuilder {
         IndexModel.removeStaleCopies(in: index)
         let copyDir = IndexLocation.modelDirectory(ofIndex: index)
         // An existing manifest must name this model before anything is copied or written.
-        if fm.fileExists(atPath: index + "/data.mdb"), let m = try? IndexReader(path: index, allowIncomplete: true).manifest,
-           m.modelFingerprint != model.fingerprint {
+        let existing = fm.fileExists(atPath: index + "/data.mdb") ? try? IndexReader(path: index, allowIncomplete: true).manifest : nil
+        if let m = existing, m.modelFingerprint != model.fingerprint {
             throw SearchError.otherModel(index: index, indexFingerprint: m.modelFingerprint, model: model.directory, modelFingerprint: model.fingerprint)
         }
+        // A resumed build without an explicit precision keeps the one it started with.
+        var options = options
+        if options.precision == nil, let m = existing { options.precision = m.precision }
         if fm.fileExists(atPath: copyDir) {
             let fp = try ModelDirectory(path: copyDir).fingerprint()
             guard fp == model.fingerprint else {
