@@ -55,12 +55,19 @@ public enum CodecStudy {
     /// Builds `directory/<precision>` for every setting (float16 first: the yardstick) and measures.
     /// `queryStride`: every n-th caption is a query (exact search over a large collection is costly).
     public static func run(model: String, features: String, captions: String, precisions: [Precision], candidates: Int = Searcher.defaultCandidates,
-                           queryStride: Int = 1, directory: String, log: (String) -> Void = { _ in }) throws -> Report {
+                           queryStride: Int = 1, reuse: Bool = false, directory: String, log: (String) -> Void = { _ in }) throws -> Report {
         let settings = [Precision.float16] + precisions.filter { $0 != .float16 }
         var indexes: [Precision: String] = [:]
         var seconds: [Precision: Double] = [:]
         for p in settings {
             let path = directory + "/" + p.rawValue
+            // `reuse`: a complete index of this setting from an earlier run is measured as it is.
+            if reuse, let m = try? IndexReader(path: path).manifest, m.precision == p {
+                indexes[p] = path
+                seconds[p] = .nan
+                log("reusing \(path) (\(m.imageCount) images)")
+                continue
+            }
             try? FileManager.default.removeItem(atPath: path)
             var o = BuildOptions()
             o.precision = p

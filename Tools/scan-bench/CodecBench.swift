@@ -15,6 +15,7 @@ struct CodecBench: ParsableCommand {
     @Option(help: "Settings, comma separated (float16 is always measured: the yardstick).") var precisions = "int8,pq4,pq8,pq16,pq32"
     @Option(help: "Candidates re-ranked by SCAN.") var candidates = 100
     @Option(help: "Every n-th caption is a query (exact search over a large collection is costly).") var queryEvery = 1
+    @Flag(help: "Measure complete indexes left in --directory by an earlier run instead of rebuilding them.") var reuse = false
     @Option(help: "Working directory (indexes are built under it; default: a temporary one, removed afterwards).") var directory: String?
 
     func validate() throws {
@@ -32,7 +33,7 @@ struct CodecBench: ParsableCommand {
         defer { if directory == nil { try? FileManager.default.removeItem(atPath: dir) } }
         let report = try CodecStudy.run(model: model, features: features, captions: captions,
                                         precisions: precisions.split(separator: ",").compactMap { Precision(rawValue: String($0)) },
-                                        candidates: candidates, queryStride: queryEvery, directory: dir, log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
+                                        candidates: candidates, queryStride: queryEvery, reuse: reuse, directory: dir, log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
         print(report.table)
         if let best = report.smallestHolding() {
             print("smallest setting within 0.5 R@1/R@10 points of float16 exact and <= 6 KB per image at 36 x 1024: \(best.precision.rawValue)")
