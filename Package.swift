@@ -7,7 +7,7 @@ import PackageDescription
 //   SCANCore        -> CBLAS, CSCANKernels                                   tensors, BLAS, npy, safetensors, threading
 //   SCANModel       -> SCANCore, CSCANKernels                                config, vocabulary, tokenizer, encoders, cross attention, scoring, original checkpoints
 //   SCANData        -> SCANCore                                              precomp splits, captions, feature sources, TSV converter
-//   SCANIndex       -> SCANCore, CLMDB, CZstd                                LMDB environment, record codec, writer, reader
+//   SCANIndex       -> SCANCore, CLMDB, CZstd, CSCANKernels                  LMDB environment, record codec (float16/int8, product quantisation), writer, reader
 //   SCANSearch      -> SCANIndex, SCANModel, SCANData, SCANCore, CSCANKernels   index builder, prefilter + re-rank searcher
 //   SCANTraining    -> SCANModel, SCANData, SCANCore, CSCANKernels           backward passes, loss, Adam, trainer, evaluation, prefilter fitting
 //   SCANCommandLine -> SCANCore, ArgumentParser                              the tools' shared entry point and options
@@ -58,7 +58,7 @@ let package = Package(
         .target(name: "SCANCore", dependencies: ["CBLAS", "CSCANKernels"]),
         .target(name: "SCANModel", dependencies: ["SCANCore", "CSCANKernels"]),
         .target(name: "SCANData", dependencies: ["SCANCore"]),
-        .target(name: "SCANIndex", dependencies: ["SCANCore", "CLMDB", "CZstd"]),
+        .target(name: "SCANIndex", dependencies: ["SCANCore", "CLMDB", "CZstd", "CSCANKernels"]),
         .target(name: "SCANSearch", dependencies: ["SCANIndex", "SCANModel", "SCANData", "SCANCore", "CSCANKernels"]),
         .target(name: "SCANTraining", dependencies: ["SCANModel", "SCANData", "SCANCore", "CSCANKernels"]),
         .target(name: "SCANCommandLine", dependencies: ["SCANCore", argumentParser]),

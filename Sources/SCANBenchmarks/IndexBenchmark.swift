@@ -19,7 +19,8 @@ public enum IndexBenchmark {
         public var biGRU = true
         /// Dimension of the (random) projection prefilter: the cost of a fitted one.
         public var prefilterDim = 256
-        public var precision: Precision = .float16
+        /// Region storage (the build default).
+        public var precision: Precision = .pq4
         public var batchSize = 128
         /// Timed queries per mode (after 3 warm-up queries).
         public var queries = 40
@@ -29,6 +30,11 @@ public enum IndexBenchmark {
         public var exactFullUpTo = 10_000
         /// Images of the small float32/float16 indexes that measure the storage deviation (0: skip).
         public var deviationImages = 1000
+        /// Generate the images already encoded (EncodedImageGenerator) instead of running the image
+        /// encoder on generated features: for a million images, where encoding would take hours.
+        public var preEncoded = false
+        /// Tools/faiss_first_stage.py: FAISS's first stage on the index's prefilter vectors in the same run (nil: skipped).
+        public var faissScript: String?
         /// Working directory (default: a new temporary one); removed afterwards unless `keep`.
         public var directory: String?
         public var keep = false
@@ -56,7 +62,11 @@ public enum IndexBenchmark {
         try RandomModel.write(to: modelDir, config: config, words: queryWords, prefilterDim: o.prefilterDim, seed: 11)
         out("model: random SCAN weights, embed \(o.embedSize), img_dim \(o.imgDim), word_dim \(o.wordDim), \(o.biGRU ? "bi-GRU" : "GRU"), vocab \(o.vocabSize), " +
             "\(config.crossAttn.rawValue) \(config.aggFunc.rawValue); prefilter: random projection, P = \(o.prefilterDim) (the cost of a fitted one)")
-        out("features: generated, \(o.regions) regions x \(o.imgDim) float32 per image (\(o.regions * o.imgDim * 4) bytes raw), encoded by the model through IndexBuilder")
+        if o.preEncoded {
+            out("images: GENERATED ALREADY ENCODED (\(o.regions) unit regions x \(o.embedSize) per image, mixes of random directions; the image encoder does not run), prefilter vectors by the model's prefilter, written through IndexWriter")
+        } else {
+            out("features: generated, \(o.regions) regions x \(o.imgDim) float32 per image (\(o.regions * o.imgDim * 4) bytes raw), encoded by the model through IndexBuilder")
+        }
 
         if o.deviationImages > 0 { try deviation(o, modelDir: modelDir, dir: dir, out: out) }
 
@@ -75,7 +85,9 @@ public enum IndexBenchmark {
             let report: BuildReport
             let sampler = MemorySampler()
             defer { sampler.stop() }
-            if previous == 0 {
+            if o.preEncoded {
+                report = try appendEncoded(o, index: index, modelDir: modelDir, from: previous, to: size, options: b)
+            } else if previous == 0 {
                 report = try IndexBuilder.build(index: index, modelDirectory: modelDir, source: source, options: b)
             } else {
                 report = try IndexBuilder.add(index: index, source: source, options: b)
@@ -88,7 +100,7 @@ public enum IndexBenchmark {
                                      perImage, 100 * perImage / info.rawFeatureBytesPerImage,
                                      100 * perImage / (Double(o.regions * o.embedSize * 4)), Double(anon) / 1e9, Double(file) / 1e9))
             previous = size
-            let (row, breakdown) = try latency(o, index: index, size: size)
+            let (row, breakdown) = try latency(o, index: index, size: size, dir: dir, out: out)
             latencyRows.append(row)
             breakdownRows.append(breakdown)
         }
@@ -97,8 +109,8 @@ public enum IndexBenchmark {
         out("  images | appended | images/s | encode | bytes/img | of raw f32 | of f32 encoded | peak anon GB | peak file-backed GB")
         buildRows.forEach { out($0) }
         out("")
-        out("query latency in ms, p50 / p95 over \(o.queries) queries (\(o.exactQueries) for exact), warm page cache, top 10 with captions:")
-        out("  images | load s | prefilter only | two-stage K=100 | two-stage K=1000 | exact            | resident prefilter")
+        out("query latency in ms, p50 / p95 / p99 over \(o.queries) queries (\(o.exactQueries) for exact), warm page cache, top 10 with captions:")
+        out("  images | load s | first stage only (K=10) | two-stage K=100 | two-stage K=1000 | exact | first stage resident | peak anon / file GB while searching")
         latencyRows.forEach { out($0) }
         out("")
         out("two-stage K=100, median per stage (ms): encode query | prefilter scores + top-K | decode 100 records | SCAN on 100 | metadata of 10" +
@@ -110,8 +122,38 @@ public enum IndexBenchmark {
         out(String(format: "peak resident memory of the benchmark process (ru_maxrss, anon + file-backed): %.2f GB; load average at the end %@", Double(Yardstick.peakRSSBytes()) / 1e9, Yardstick.loadAverage()))
     }
 
+    /// Appends images `from ..< to` generated already encoded (see `Options.preEncoded`), training the
+    /// codebook of a product-quantised index on the first 1000 images when it has none.
+    static func appendEncoded(_ o: Options, index: String, modelDir: String, from: Int, to: Int, options b: BuildOptions) throws -> BuildReport {
+        let t0 = ProgressReporter.now()
+        let model = try IndexModel(directory: modelDir)
+        let builder = from == 0 ? try IndexBuilder.open(creating: index, model: model, options: b) : try IndexBuilder.open(appendingTo: index, copy: model, options: b)
+        let gen = EncodedImageGenerator(regions: o.regions, dim: o.embedSize)
+        var genSeconds = 0.0
+        if let subDim = builder.writer.configuration.precision.subDim, builder.writer.codebook == nil {
+            let sample = gen.records(0..<min(to, 1000), prefilter: model.prefilter)
+            let pq = try ProductQuantizerTrainer().train(sample.flatMap { $0.regions.data }, rows: sample.count * o.regions, dim: o.embedSize, subDim: subDim)
+            try builder.writer.installCodebook(pq)
+        }
+        let progress = ProgressReporter(label: "index (pre-encoded)", total: to - from, unit: "images")
+        for lo in stride(from: from, to: to, by: max(1, o.batchSize)) {
+            let hi = min(to, lo + max(1, o.batchSize))
+            let t = ProgressReporter.now()
+            let records = gen.records(lo..<hi, prefilter: model.prefilter)
+            genSeconds += ProgressReporter.now() - t
+            try builder.writer.append(records)
+            progress.update(hi - from)
+        }
+        progress.finish()
+        try builder.markComplete()
+        return BuildReport(indexPath: index, sourceImages: to, alreadyPresent: from, appended: to - from, seconds: ProgressReporter.now() - t0,
+                           encodeSeconds: genSeconds, manifest: builder.writer.manifest)
+    }
+
     /// Query latency at the index's current size.
-    static func latency(_ o: Options, index: String, size: Int) throws -> (String, String) {
+    static func latency(_ o: Options, index: String, size: Int, dir: String, out: (String) -> Void) throws -> (String, String) {
+        let sampler = MemorySampler()
+        defer { sampler.stop() }
         // As in scan-search; the build (next size) gets BLAS's threads back.
         let blasThreads = BLAS.threadCount
         Searcher.tuneProcessForSearch()
@@ -162,17 +204,42 @@ public enum IndexBenchmark {
             let q = try searcher.encode(t); lap(0)
             let s = try searcher.snapshot()
             c = ProgressReporter.now()
-            let scores = searcher.prefilterScores(q, rows: s.count)
-            let cand = TopK.select(scores, k: 100).map { UInt64($0) }; lap(1)
+            let cand = try searcher.firstStageCandidates(q, k: 100, snapshot: s).keys; lap(1)
             let batch = try s.regionBatch(cand); lap(2)
             let sc = searcher.scorer.scores(images: EmbeddingSet(dim: batch.dim, offsets: batch.rowOffsets, data: batch.values), captions: q.caption); lap(3)
             for i in TopK.select(sc, k: 10) { _ = try s.metadata(cand[i]) }; lap(4)
             s.close()
         }
-        func pp(_ x: [Double]) -> String { String(format: "%7.1f / %7.1f", Yardstick.percentile(x, 0.5), Yardstick.percentile(x, 0.95)) }
-        let r = searcher.resident
-        let row = String(format: "%8d | %6.2f | %@ | %@ | %@ | %@%@ | %@, %d B/image, %.1f MB", size, load, pp(pf), pp(k100), pp(k1000), pp(exact), exactNote,
-                         r.storage.rawValue, r.bytesPerImage, Double(r.residentBytes) / 1e6)
+        func pp(_ x: [Double]) -> String { String(format: "%.1f / %.1f / %.1f", Yardstick.percentile(x, 0.5), Yardstick.percentile(x, 0.95), Yardstick.percentile(x, 0.99)) }
+        let (anon, file) = sampler.stop()
+        let row = String(format: "%8d | %6.2f | %@ | %@ | %@ | %@%@ | %@, %d B/image, %.1f MB | %.2f / %.2f", size, load, pp(pf), pp(k100), pp(k1000), pp(exact), exactNote,
+                         searcher.firstStage.rawValue, searcher.firstStageBytesPerImage, Double(searcher.firstStageBytesPerImage * searcher.firstStageCount) / 1e6,
+                         Double(anon) / 1e9, Double(file) / 1e9)
+        if let script = o.faissScript {
+            // FAISS on the same prefilter vectors and the same queries' prefilter vectors, in this run.
+            let vectors = try searcher.reader.prefilterMatrix().values
+            let queries = try texts.prefix(o.queries).map { try searcher.encode($0).prefilterVector }
+            out("\(size) images: FAISS first stage on the index's \(searcher.manifest.prefilterDim)-dim prefilter vectors and the \(queries.count) queries above (truth: exact float top K):")
+            try FirstStageBenchmark.faiss(script: script, vectors: vectors, dim: searcher.manifest.prefilterDim, queries: queries, ks: [100, 1000],
+                                          threads: Parallel.cores, directory: dir, out: out)
+            out("\(size) images: our compact first stage, same vectors and queries (recall of the float32 top K; p50 / p95 / p99 ms):")
+            let s = try searcher.snapshot()
+            defer { s.close() }
+            for k in [100, 1000] {
+                var times: [Double] = [], recall: [Double] = []
+                for q in queries {
+                    let truth = Set(TopK.select(searcher.prefilterScores(Searcher.Query(text: "", tokenIDs: [], unknownWords: [], caption: EmbeddingSet(dim: 1), prefilterVector: q), rows: s.count), k: k).map { UInt64($0) })
+                    let t = ProgressReporter.now()
+                    let got = try searcher.compact.candidates(q, k: k, snapshot: s, excluding: try s.deletedKeys()).keys
+                    times.append(1000 * (ProgressReporter.now() - t))
+                    recall.append(Double(truth.intersection(got).count) / Double(truth.count))
+                }
+                out(String(format: "  compact 4-bit | %d B | K = %d | shortlist %d | recall %.2f%% (min %.1f%%) | %.2f / %.2f / %.2f",
+                           searcher.compact.bytesPerImage, k, searcher.compact.shortlist(k: k, rows: s.count),
+                           100 * recall.reduce(0, +) / Double(recall.count), 100 * (recall.min() ?? 0),
+                           Yardstick.percentile(times, 0.5), Yardstick.percentile(times, 0.95), Yardstick.percentile(times, 0.99)))
+            }
+        }
         let breakdown = String(format: "%8d | %6.2f | %6.2f | %6.2f | %6.2f | %6.2f || CPU ms/query: prefilter only %.1f, K=100 %.1f, K=1000 %.1f",
                                size, Yardstick.percentile(stages[0], 0.5), Yardstick.percentile(stages[1], 0.5),
                                Yardstick.percentile(stages[2], 0.5), Yardstick.percentile(stages[3], 0.5), Yardstick.percentile(stages[4], 0.5),
@@ -189,7 +256,7 @@ public enum IndexBenchmark {
         let texts: [String] = (0..<20).map { _ in
             (0..<(6 + Int(rng.next() % 7))).map { _ in queryWords[Int(rng.next() % UInt64(queryWords.count))] }.joined(separator: " ")
         }
-        for p in Precision.allCases {
+        for p in Precision.scalar {
             var b = BuildOptions()
             b.precision = p
             b.showProgress = false
@@ -206,7 +273,7 @@ public enum IndexBenchmark {
         let ref = scores[.float32]!
         out("")
         out("storage precision vs float32 (\(texts.count) queries x \(o.deviationImages) images, exact SCAN scores; random model, generated features):")
-        for p in Precision.allCases {
+        for p in Precision.scalar {
             var m: Float = 0, sum = 0.0, n = 0, same = 0
             for (a, b) in zip(scores[p]!, ref) {
                 for (x, y) in zip(a, b) { m = max(m, abs(x - y)); sum += Double(abs(x - y)); n += 1 }

@@ -5,8 +5,11 @@ public struct IndexDatabases: Sendable {
     public static let prefilterName = "prefilter"
     public static let metadataName = "metadata"
     public static let idsName = "ids"
+    public static let deletedName = "deleted"
     /// Key of the manifest's JSON inside the `manifest` database.
     public static let manifestKey: [UInt8] = Array("manifest".utf8)
+    /// Key of the product-quantisation codebook (a `codebook` record) inside the `manifest` database.
+    public static let codebookKey: [UInt8] = Array("codebook".utf8)
 
     public let manifest: LMDBDatabase
     /// Internal key (8 bytes big endian) -> region record.
@@ -17,6 +20,9 @@ public struct IndexDatabases: Sendable {
     public let metadata: LMDBDatabase
     /// External id (UTF-8) -> internal key.
     public let ids: LMDBDatabase
+    /// Internal key -> empty value, for every deleted image (nil in an index written before delete
+    /// existed and opened read-only: it has deleted nothing).
+    public let deleted: LMDBDatabase?
 
     /// The per-image databases, each of which holds one entry per image.
     public var perImage: [LMDBDatabase] { [regions, prefilter, metadata, ids] }
@@ -32,6 +38,7 @@ public struct IndexDatabases: Sendable {
         prefilter = try env.database(Self.prefilterName, create: create)
         metadata = try env.database(Self.metadataName, create: create)
         ids = try env.database(Self.idsName, create: create)
+        do { deleted = try env.database(Self.deletedName, create: create) } catch IndexError.missingDatabase { deleted = nil }
     }
 
     /// Reads the manifest inside `txn`.
@@ -40,6 +47,12 @@ public struct IndexDatabases: Sendable {
             throw IndexError.missingIndex(path: path, reason: "the manifest database holds no manifest")
         }
         return try IndexManifest.decode(bytes, path: path)
+    }
+
+    /// The codebook stored inside `txn`, or nil when the index has none.
+    public func readCodebook(_ txn: LMDBTransaction, dim: Int) throws -> ProductQuantizer? {
+        guard let bytes = try txn.get(manifest, key: Self.codebookKey) else { return nil }
+        return try ProductQuantizer.decode(bytes, dim: dim, database: Self.manifestName, key: "codebook")
     }
 
     /// Stores `m` inside `txn`.

@@ -41,6 +41,8 @@ public enum IndexError: Error, CustomStringConvertible, Equatable, Sendable {
 
     /// A file of the index (or its lock) cannot be opened or created.
     case cannotOpen(file: String, reason: String)
+    /// Ids asked to be deleted that the index does not hold (nothing was deleted).
+    case absentIDs(path: String, ids: [String])
 
     public var description: String {
         switch self {
@@ -74,6 +76,9 @@ public enum IndexError: Error, CustomStringConvertible, Equatable, Sendable {
             return "record \(record): output buffer holds \(available) floats, \(needed) needed"
         case let .cannotOpen(file, reason):
             return "\(file): cannot open: \(reason)"
+        case let .absentIDs(path, ids):
+            let list = ids.prefix(10).map { "'\($0)'" }.joined(separator: ", ") + (ids.count > 10 ? " and \(ids.count - 10) more" : "")
+            return "\(path): \(ids.count) id\(ids.count == 1 ? " is" : "s are") not in the index: \(list); nothing was deleted"
         }
     }
 }

@@ -36,8 +36,14 @@ public struct IndexManifest: Codable, Equatable, Sendable {
     /// Identifies the projection of a `projection` prefilter (e.g. a hash of its file); nil for the plain mean.
     /// Optional in the JSON (absent in indexes written before it existed).
     public var prefilterFingerprint: String?
-    /// Number of images (entries of each of the regions, prefilter, metadata and ids databases).
+    /// Number of image slots: internal keys 0 ..< image_count, each with a prefilter vector. A live
+    /// image also has its region record, metadata and id; a deleted one only keeps its prefilter
+    /// vector (so that the first stage stays dense) and an entry in the `deleted` database.
     public var imageCount: Int
+    /// Images deleted (`scan-index delete`); absent in the JSON of indexes written before delete existed.
+    public var deletedCount: Int
+    /// Images that searches can return.
+    public var liveCount: Int { imageCount - deletedCount }
     /// Total number of stored regions over all images.
     public var regionCount: Int
     /// ISO 8601 UTC timestamps.
@@ -55,7 +61,7 @@ public struct IndexManifest: Codable, Equatable, Sendable {
         case embedDim = "embed_dim", imgDim = "img_dim", precision
         case prefilterKind = "prefilter_kind", prefilterDim = "prefilter_dim", prefilterPrecision = "prefilter_precision"
         case prefilterFingerprint = "prefilter_fingerprint"
-        case imageCount = "image_count", regionCount = "region_count"
+        case imageCount = "image_count", deletedCount = "deleted_count", regionCount = "region_count"
         case createdAt = "created_at", updatedAt = "updated_at", sources
         case sourceFiles = "source_files"
     }
@@ -77,10 +83,33 @@ public struct IndexManifest: Codable, Equatable, Sendable {
         self.prefilterPrecision = prefilterPrecision
         self.prefilterFingerprint = prefilterFingerprint
         self.imageCount = imageCount
+        self.deletedCount = 0
         self.regionCount = regionCount
         self.createdAt = createdAt
         self.updatedAt = updatedAt ?? createdAt
         self.sources = sources
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        formatVersion = try c.decode(Int.self, forKey: .formatVersion)
+        state = try c.decode(State.self, forKey: .state)
+        modelFingerprint = try c.decode(String.self, forKey: .modelFingerprint)
+        modelName = try c.decode(String.self, forKey: .modelName)
+        embedDim = try c.decode(Int.self, forKey: .embedDim)
+        imgDim = try c.decode(Int.self, forKey: .imgDim)
+        precision = try c.decode(Precision.self, forKey: .precision)
+        prefilterKind = try c.decode(PrefilterKind.self, forKey: .prefilterKind)
+        prefilterDim = try c.decode(Int.self, forKey: .prefilterDim)
+        prefilterPrecision = try c.decode(Precision.self, forKey: .prefilterPrecision)
+        prefilterFingerprint = try c.decodeIfPresent(String.self, forKey: .prefilterFingerprint)
+        imageCount = try c.decode(Int.self, forKey: .imageCount)
+        deletedCount = try c.decodeIfPresent(Int.self, forKey: .deletedCount) ?? 0
+        regionCount = try c.decode(Int.self, forKey: .regionCount)
+        createdAt = try c.decode(String.self, forKey: .createdAt)
+        updatedAt = try c.decode(String.self, forKey: .updatedAt)
+        sources = try c.decode([String].self, forKey: .sources)
+        sourceFiles = try c.decodeIfPresent([SourceFile].self, forKey: .sourceFiles)
     }
 
     /// The current time as ISO 8601 UTC (seconds).
@@ -124,8 +153,9 @@ public struct IndexManifest: Codable, Equatable, Sendable {
         } catch {
             throw IndexError.badManifest(path: path, reason: "\(error)")
         }
-        guard m.embedDim > 0, m.imgDim > 0, m.prefilterDim > 0, m.imageCount >= 0, m.regionCount >= 0 else {
-            throw IndexError.badManifest(path: path, reason: "dims must be positive and counts non-negative")
+        guard m.embedDim > 0, m.imgDim > 0, m.prefilterDim > 0, m.imageCount >= 0, m.regionCount >= 0,
+              m.deletedCount >= 0, m.deletedCount <= m.imageCount else {
+            throw IndexError.badManifest(path: path, reason: "dims must be positive, counts non-negative and deleted_count at most image_count")
         }
         return m
     }

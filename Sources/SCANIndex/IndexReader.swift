@@ -59,6 +59,16 @@ public final class IndexReader: @unchecked Sendable {
         var problems: [VerifyReport.Problem] = []
         var counts: [String: Int] = [:]
         for db in dbs.perImage { counts[db.name] = try s.entryCount(db) }
+        var deletedKeys = Set<UInt64>()
+        if let d = dbs.deleted {
+            counts[d.name] = try s.entryCount(d)
+            try s.forEach(d) { k, _ in
+                if let key = IndexKey.decode(k) { deletedKeys.insert(key) } else {
+                    problems.append(.init(database: d.name, key: IndexKey.describe(raw: k), reason: "key is not 8 bytes"))
+                }
+                return true
+            }
+        }
 
         func entries(_ db: LMDBDatabase) throws -> [Entry] {
             var out: [Entry] = []
@@ -72,6 +82,21 @@ public final class IndexReader: @unchecked Sendable {
         let regionEntries = try entries(dbs.regions)
         let prefilterEntries = try entries(dbs.prefilter)
         let metadataEntries = try entries(dbs.metadata)
+
+        // A product-quantised index needs its codebook to decode any region record.
+        var codebook: ProductQuantizer?
+        if m.precision.isProductQuantized {
+            do {
+                codebook = try s.codebook()
+                if codebook == nil && !regionEntries.isEmpty {
+                    problems.append(.init(database: dbs.manifest.name, key: "codebook", reason: "missing: the regions are \(m.precision.rawValue)"))
+                } else if let cb = codebook, cb.subDim != m.precision.subDim {
+                    problems.append(.init(database: dbs.manifest.name, key: "codebook", reason: "sub_dim \(cb.subDim), precision \(m.precision.rawValue)"))
+                }
+            } catch {
+                problems.append(.init(database: dbs.manifest.name, key: "codebook", reason: reason(error)))
+            }
+        }
 
         // Decode region records in parallel, one scratch buffer per chunk.
         var regionRows = [Int](repeating: -1, count: regionEntries.count)
@@ -87,7 +112,7 @@ public final class IndexReader: @unchecked Sendable {
                             let h = try RecordCodec.header(of: e.value, kind: .regions, database: dbs.regions.name, key: e.rawKey)
                             if h.valueCount > scratch.count { scratch = [Float](repeating: 0, count: h.valueCount) }
                             try scratch.withUnsafeMutableBufferPointer {
-                                _ = try RecordCodec.decode(e.value, kind: .regions, database: dbs.regions.name, key: e.rawKey, into: $0)
+                                _ = try RecordCodec.decode(e.value, kind: .regions, database: dbs.regions.name, key: e.rawKey, into: $0, codebook: codebook)
                             }
                             if h.dim != m.embedDim { errs[i] = "dim \(h.dim), manifest embed_dim \(m.embedDim)"; continue }
                             if h.rows < 1 { errs[i] = "no regions"; continue }
@@ -165,19 +190,34 @@ public final class IndexReader: @unchecked Sendable {
             }
             return true
         }
-        // Every image key must be present in every per-image database.
-        let others: [(String, Set<UInt64>)] = [(dbs.prefilter.name, Set(prefilterEntries.compactMap(\.key))),
+        // Every live image key must be present in every per-image database; a deleted one only in
+        // the prefilter database (and in 'deleted').
+        let prefilterKeys = Set(prefilterEntries.compactMap(\.key))
+        let others: [(String, Set<UInt64>)] = [(dbs.prefilter.name, prefilterKeys),
                                                (dbs.metadata.name, Set(metadataEntries.compactMap(\.key))),
                                                (dbs.ids.name, idTargets)]
-        let allKeys = others.reduce(regionKeys) { $0.union($1.1) }
+        let allKeys = others.reduce(regionKeys) { $0.union($1.1) }.union(deletedKeys)
         for k in allKeys.sorted() {
+            if deletedKeys.contains(k) {
+                if !prefilterKeys.contains(k) {
+                    problems.append(.init(database: dbs.prefilter.name, key: String(k), reason: "no entry for this deleted image (keys stay dense)"))
+                }
+                for (name, set) in [(dbs.regions.name, regionKeys)] + others.dropFirst() where set.contains(k) {
+                    problems.append(.init(database: name, key: String(k), reason: "entry of a deleted image"))
+                    corruptKeys.insert(k)
+                }
+                continue
+            }
             for (name, set) in [(dbs.regions.name, regionKeys)] + others where !set.contains(k) {
                 problems.append(.init(database: name, key: String(k), reason: "no entry for this image"))
                 corruptKeys.insert(k)
             }
         }
 
-        let countsOK = dbs.perImage.allSatisfy { counts[$0.name] == m.imageCount } && decodedRegions == m.regionCount
+        let live = m.imageCount - m.deletedCount
+        let countsOK = dbs.perImage.allSatisfy { counts[$0.name] == ($0.name == dbs.prefilter.name ? m.imageCount : live) }
+            && (counts[IndexDatabases.deletedName] ?? 0) == m.deletedCount && deletedKeys.count == m.deletedCount
+            && decodedRegions == m.regionCount
         return VerifyReport(manifest: m, databaseCounts: counts, decodedRegionCount: decodedRegions, validRecords: valid,
                             countsOK: countsOK, problems: problems, corruptKeys: corruptKeys.sorted())
     }

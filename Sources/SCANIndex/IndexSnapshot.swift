@@ -13,6 +13,9 @@ public final class IndexSnapshot: @unchecked Sendable {
     public let databases: IndexDatabases
     private let txn: LMDBTransaction
     private let lock = NSLock()
+    private var deletedLoaded: Set<UInt64>?
+    private var codebookLoaded = false
+    private var cachedCodebook: ProductQuantizer?
 
     init(path: String, environment: LMDBEnvironment, databases: IndexDatabases) throws {
         self.path = path
@@ -33,8 +36,42 @@ public final class IndexSnapshot: @unchecked Sendable {
     /// LMDB's id of the snapshot's transaction (equal ids: same commit).
     public var transactionID: Int { lock.lock(); defer { lock.unlock() }; return txn.id }
 
-    /// Number of images as of this snapshot.
+    /// The index's product-quantisation codebook (nil for scalar precisions), read once per snapshot.
+    public func codebook() throws -> ProductQuantizer? {
+        guard manifest.precision.isProductQuantized else { return nil }
+        lock.lock()
+        defer { lock.unlock() }
+        if !codebookLoaded {
+            cachedCodebook = try databases.readCodebook(txn, dim: manifest.embedDim)
+            codebookLoaded = true
+        }
+        return cachedCodebook
+    }
+
+    /// Number of image slots (internal keys 0 ..< count) as of this snapshot, deleted ones included.
     public var count: Int { manifest.imageCount }
+
+    /// Images searches can return as of this snapshot.
+    public var liveCount: Int { manifest.liveCount }
+
+    /// The internal keys of the images deleted as of this snapshot (read once per snapshot).
+    public func deletedKeys() throws -> Set<UInt64> {
+        guard manifest.deletedCount > 0, let db = databases.deleted else { return [] }
+        lock.lock()
+        defer { lock.unlock() }
+        if let d = deletedLoaded { return d }
+        var out = Set<UInt64>()
+        out.reserveCapacity(manifest.deletedCount)
+        try txn.forEach(db, from: nil) { k, _ in
+            guard let key = IndexKey.decode(k) else {
+                throw IndexError.corruptRecord(database: db.name, key: IndexKey.describe(raw: k), reason: "key is not 8 bytes")
+            }
+            out.insert(key)
+            return true
+        }
+        deletedLoaded = out
+        return out
+    }
 
     /// The raw stored value of `key` in `db`, valid until the snapshot closes.
     public func rawValue(_ db: LMDBDatabase, key: [UInt8]) throws -> UnsafeRawBufferPointer? {
@@ -99,7 +136,7 @@ public final class IndexSnapshot: @unchecked Sendable {
     @discardableResult
     public func regions(_ key: UInt64, into out: UnsafeMutableBufferPointer<Float>) throws -> Int {
         let v = try required(databases.regions, key)
-        let h = try RecordCodec.decode(v, kind: .regions, database: databases.regions.name, key: String(key), into: out)
+        let h = try RecordCodec.decode(v, kind: .regions, database: databases.regions.name, key: String(key), into: out, codebook: try codebook())
         guard h.dim == manifest.embedDim else {
             throw IndexError.corruptRecord(database: databases.regions.name, key: String(key),
                                            reason: "dim \(h.dim), manifest embed_dim \(manifest.embedDim)")
@@ -141,6 +178,7 @@ public final class IndexSnapshot: @unchecked Sendable {
             values.append(v)
             offsets.append(offsets.last! + h.rows)
         }
+        let cb = try codebook()
         var matrix = [Float](repeating: 0, count: offsets.last! * dim)
         var errors = [Error?](repeating: nil, count: keys.count)
         matrix.withUnsafeMutableBufferPointer { m in
@@ -148,7 +186,8 @@ public final class IndexSnapshot: @unchecked Sendable {
                 Parallel.forEach(keys.count) { i in
                     do {
                         let h = try RecordCodec.decode(values[i], kind: .regions, database: db.name, key: String(keys[i]),
-                                                       into: UnsafeMutableBufferPointer(rebasing: m[(offsets[i] * dim)..<(offsets[i + 1] * dim)]))
+                                                       into: UnsafeMutableBufferPointer(rebasing: m[(offsets[i] * dim)..<(offsets[i + 1] * dim)]),
+                                                       codebook: cb)
                         if h.rows != offsets[i + 1] - offsets[i] {
                             throw IndexError.corruptRecord(database: db.name, key: String(keys[i]), reason: "row count changed while decoding")
                         }

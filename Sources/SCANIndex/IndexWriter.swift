@@ -66,7 +66,9 @@ public final class IndexWriter {
     /// The manifest as of the writer's last commit.
     public private(set) var manifest: IndexManifest
     private let lockFD: Int32
-    private let regionCodec: RecordCodec
+    private var regionCodec: RecordCodec
+    /// The product-quantisation codebook of a `pq*` index (nil until `installCodebook`, and for scalar precisions).
+    public var codebook: ProductQuantizer? { regionCodec.codebook }
     private let prefilterCodec: RecordCodec
 
     /// Opens the index at `path` for appending, creating it when absent. An existing index must have
@@ -75,6 +77,13 @@ public final class IndexWriter {
         guard c.embedDim > 0, c.imgDim > 0, c.prefilterDim > 0 else {
             throw IndexError.invalidRecord(record: "configuration", field: "dims", expected: "positive embed, img and prefilter dims",
                                            found: "embed \(c.embedDim), img \(c.imgDim), prefilter \(c.prefilterDim)")
+        }
+        guard c.precision.supports(dim: c.embedDim) else {
+            throw IndexError.invalidRecord(record: "configuration", field: "precision", expected: "a precision whose sub-vectors divide embed_dim \(c.embedDim)",
+                                           found: c.precision.rawValue)
+        }
+        guard !c.prefilterPrecision.isProductQuantized else {
+            throw IndexError.invalidRecord(record: "configuration", field: "prefilter_precision", expected: "float16, int8 or float32", found: c.prefilterPrecision.rawValue)
         }
         let pfBytes = c.prefilterPrecision.payloadBytes(rows: 1, dim: c.prefilterDim)
         guard pfBytes <= IndexWriter.maxPrefilterBytes else {
@@ -101,7 +110,9 @@ public final class IndexWriter {
             databases = try IndexDatabases(environment, create: true)
             let dbs = databases
             let p = path
+            var existingCodebook: ProductQuantizer?
             manifest = try environment.write { txn -> IndexManifest in
+                existingCodebook = c.precision.isProductQuantized ? try dbs.readCodebook(txn, dim: c.embedDim) : nil
                 if (try txn.get(dbs.manifest, key: IndexDatabases.manifestKey)) != nil {
                     let m = try dbs.readManifest(txn, path: p)
                     try IndexWriter.check(m, against: c, path: p)
@@ -114,6 +125,7 @@ public final class IndexWriter {
                 try dbs.writeManifest(m, txn)
                 return m
             }
+            regionCodec.codebook = existingCodebook
         } catch {
             flock(fd, LOCK_UN)
             close(fd)
@@ -142,6 +154,28 @@ public final class IndexWriter {
         if m.prefilterFingerprint != c.prefilterFingerprint {
             throw mismatch("prefilter_fingerprint", c.prefilterFingerprint ?? "none", m.prefilterFingerprint ?? "none")
         }
+    }
+
+    /// Stores the codebook of a product-quantised index (one commit, before any region record).
+    /// An index keeps its codebook for life: replacing it would change every stored record's meaning.
+    public func installCodebook(_ pq: ProductQuantizer) throws {
+        let c = configuration
+        guard let d = c.precision.subDim else {
+            throw IndexError.invalidRecord(record: "codebook", field: "precision", expected: "a pq precision", found: c.precision.rawValue)
+        }
+        guard pq.dim == c.embedDim, pq.subDim == d else {
+            throw IndexError.invalidRecord(record: "codebook", field: "shape", expected: "dim \(c.embedDim), sub_dim \(d)", found: "dim \(pq.dim), sub_dim \(pq.subDim)")
+        }
+        let dbs = databases
+        let value = try pq.record()
+        let p = path
+        try environment.write { txn in
+            if try txn.get(dbs.manifest, key: IndexDatabases.codebookKey) != nil {
+                throw IndexError.badManifest(path: p, reason: "the index has a codebook already")
+            }
+            try txn.put(dbs.manifest, key: IndexDatabases.codebookKey, value: value)
+        }
+        regionCodec.codebook = pq
     }
 
     /// Whether an image with external id `id` is stored (as of the last commit).
@@ -197,10 +231,11 @@ public final class IndexWriter {
     }
 
     /// Validates, encodes and commits `records` in one write transaction. Records whose id is stored
-    /// already (or repeats an earlier record of the batch) are skipped. Nothing is written when any
-    /// record is invalid.
+    /// already (or repeats an earlier record of the batch) are skipped; with `replace`, the stored
+    /// image of such an id is deleted and the record added under a new key, in the same commit.
+    /// Nothing is written when any record is invalid.
     @discardableResult
-    public func append(_ records: [ImageRecord]) throws -> AppendResult {
+    public func append(_ records: [ImageRecord], replace: Bool = false) throws -> AppendResult {
         let c = configuration
         let maxKey = environment.maxKeySize
         for r in records {
@@ -222,7 +257,7 @@ public final class IndexWriter {
             }
         }
         // Drop ids stored already and repeats inside the batch (the first occurrence wins).
-        let existing = try existingIDs(records.map(\.id))
+        let existing = replace ? [] : try existingIDs(records.map(\.id))
         var seen = Set<String>()
         var todo: [Int] = []
         var skipped: [String] = []
@@ -230,6 +265,9 @@ public final class IndexWriter {
             if existing.contains(r.id) || !seen.insert(r.id).inserted { skipped.append(r.id) } else { todo.append(i) }
         }
         if todo.isEmpty { return AppendResult(appended: 0, skipped: skipped, keys: []) }
+        if c.precision.isProductQuantized && regionCodec.codebook == nil {
+            throw IndexError.invalidRecord(record: records[todo[0]].id, field: "regions", expected: "a codebook for \(c.precision.rawValue) (installCodebook first)", found: "none")
+        }
 
         // Encode in parallel; report the first failure in batch order.
         var results = [Result<Encoded, Error>?](repeating: nil, count: todo.count)
@@ -253,9 +291,10 @@ public final class IndexWriter {
             var m = try dbs.readManifest(txn, path: p)
             try IndexWriter.check(m, against: c, path: p)
             var next: UInt64 = 0
-            if let last = try txn.lastKey(dbs.regions) {
+            // Deleted images keep their prefilter vector: the prefilter database holds every key ever given.
+            if let last = try txn.lastKey(dbs.prefilter) {
                 guard let k = last.withUnsafeBytes({ IndexKey.decode($0) }) else {
-                    throw IndexError.corruptRecord(database: IndexDatabases.regionsName, key: "last", reason: "key is \(last.count) bytes, expected 8")
+                    throw IndexError.corruptRecord(database: IndexDatabases.prefilterName, key: "last", reason: "key is \(last.count) bytes, expected 8")
                 }
                 next = k + 1
             }
@@ -265,6 +304,13 @@ public final class IndexWriter {
             for (j, e) in encoded.enumerated() {
                 let r = records[todo[j]]
                 let key = IndexKey.encode(next)
+                if replace, let old = try txn.get(dbs.ids, key: Array(r.id.utf8)) {
+                    guard old.count == 8, let deletedDB = dbs.deleted else {
+                        throw IndexError.corruptRecord(database: dbs.ids.name, key: r.id, reason: "value is \(old.count) bytes, expected 8")
+                    }
+                    m.regionCount -= try IndexWriter.remove(id: r.id, key: Array(old), txn, dbs, deletedDB)
+                    m.deletedCount += 1
+                }
                 // Another writer process may have stored the id since the check above.
                 guard try txn.put(dbs.ids, key: Array(r.id.utf8), value: key, noOverwrite: true) else {
                     late.append(r.id)
@@ -291,6 +337,61 @@ public final class IndexWriter {
         return AppendResult(appended: keys.count, skipped: skipped + lateSkips, keys: keys)
     }
 
+    /// What one `delete` did.
+    public struct DeleteResult: Sendable, Equatable {
+        public var deleted: Int
+        /// Regions freed.
+        public var regions: Int
+    }
+
+    /// Deletes the images with external ids `ids` in one write transaction: their region records,
+    /// metadata and id entries are removed (LMDB reuses the freed pages), their keys are recorded in
+    /// the `deleted` database, and the manifest's counts change in the same commit. The prefilter
+    /// vector stays (the first stage is dense over keys; searches skip deleted keys). When any id is
+    /// absent nothing is deleted and `IndexError.absentIDs` lists them. Repeated ids count once.
+    @discardableResult
+    public func delete(ids: [String]) throws -> DeleteResult {
+        guard let deletedDB = databases.deleted else { throw IndexError.readOnly(path: path) }
+        let dbs = databases
+        let p = path
+        var seen = Set<String>()
+        let unique = ids.filter { seen.insert($0).inserted }
+        if unique.isEmpty { return DeleteResult(deleted: 0, regions: 0) }
+        let (m, result) = try environment.write { txn -> (IndexManifest, DeleteResult) in
+            var m = try dbs.readManifest(txn, path: p)
+            var keys: [[UInt8]] = []
+            var absent: [String] = []
+            for id in unique {
+                guard let v = try txn.get(dbs.ids, key: Array(id.utf8)) else { absent.append(id); continue }
+                guard v.count == 8 else { throw IndexError.corruptRecord(database: dbs.ids.name, key: id, reason: "value is \(v.count) bytes, expected 8") }
+                keys.append(Array(v))
+            }
+            if !absent.isEmpty { throw IndexError.absentIDs(path: p, ids: absent) }
+            var regions = 0
+            for (id, key) in zip(unique, keys) { regions += try IndexWriter.remove(id: id, key: key, txn, dbs, deletedDB) }
+            m.deletedCount += keys.count
+            m.regionCount -= regions
+            m.updatedAt = IndexManifest.timestamp()
+            try dbs.writeManifest(m, txn)
+            return (m, DeleteResult(deleted: keys.count, regions: regions))
+        }
+        manifest = m
+        return result
+    }
+
+    /// Removes one image inside `txn` (see `delete`); returns its region count.
+    static func remove(id: String, key: [UInt8], _ txn: LMDBTransaction, _ dbs: IndexDatabases, _ deletedDB: LMDBDatabase) throws -> Int {
+        var rows = 0
+        if let value = try txn.get(dbs.regions, key: key) {
+            rows = try RecordCodec.header(of: value, kind: .regions, database: dbs.regions.name, key: id).rows
+        }
+        try txn.delete(dbs.regions, key: key)
+        try txn.delete(dbs.metadata, key: key)
+        try txn.delete(dbs.ids, key: Array(id.utf8))
+        try txn.put(deletedDB, key: key, value: [])
+        return rows
+    }
+
     /// Marks the index complete after checking that every per-image database holds `image_count` entries.
     public func markComplete() throws {
         let dbs = databases
@@ -299,9 +400,13 @@ public final class IndexWriter {
             var m = try dbs.readManifest(txn, path: p)
             for db in dbs.perImage {
                 let n = try txn.count(db)
-                guard n == m.imageCount else {
-                    throw IndexError.badManifest(path: p, reason: "image_count is \(m.imageCount) but database '\(db.name)' holds \(n) entries")
+                let expected = db.name == dbs.prefilter.name ? m.imageCount : m.liveCount
+                guard n == expected else {
+                    throw IndexError.badManifest(path: p, reason: "\(db.name == dbs.prefilter.name ? "image_count" : "live images (image_count - deleted_count)") is \(expected) but database '\(db.name)' holds \(n) entries")
                 }
+            }
+            if let d = dbs.deleted, try txn.count(d) != m.deletedCount {
+                throw IndexError.badManifest(path: p, reason: "deleted_count is \(m.deletedCount) but database 'deleted' holds \(try txn.count(d)) entries")
             }
             m.state = .complete
             m.updatedAt = IndexManifest.timestamp()

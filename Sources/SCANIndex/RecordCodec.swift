@@ -6,7 +6,8 @@ import SCANCore
 /// self-describing, checksummed byte value, and decodes it back into a caller's buffer.
 ///
 /// A value is a `RecordHeader` (32 bytes) and a body. The payload is float16, int8 (a float32 scale
-/// per row, then the int8 values) or float32; region payloads are byte-plane shuffled and
+/// per row, then the int8 values), float32 or product-quantisation codes (one byte per sub-space
+/// and row, decoded with the index's codebook); region payloads are byte-plane shuffled and
 /// zstd-compressed (with zstd's content checksum) unless that does not make them smaller.
 /// The header's 64-bit checksum (XXH64) covers the header and the stored body, so a flipped byte is
 /// reported as `IndexError.corruptRecord` before anything is decompressed or returned.
@@ -14,10 +15,13 @@ public struct RecordCodec: Sendable {
     public var precision: Precision
     /// zstd level for region records; 0 stores them uncompressed.
     public var compressionLevel: Int
+    /// The codebook of a product-quantised `precision`.
+    public var codebook: ProductQuantizer?
 
-    public init(precision: Precision = .float16, compressionLevel: Int = 3) {
+    public init(precision: Precision = .float16, compressionLevel: Int = 3, codebook: ProductQuantizer? = nil) {
         self.precision = precision
         self.compressionLevel = compressionLevel
+        self.codebook = codebook
     }
 
     /// The largest magnitude float16 represents.
@@ -42,12 +46,27 @@ public struct RecordCodec: Sendable {
 
     /// Encodes one prefilter vector (never compressed: small vectors do not shrink).
     public func encodeVector(_ vector: [Float], record: String = "") throws -> [UInt8] {
-        try vector.withUnsafeBufferPointer { try encode($0, rows: 1, dim: vector.count, kind: .vector, level: 0, record: record) }
+        guard !precision.isProductQuantized else {
+            throw IndexError.invalidRecord(record: record, field: "prefilter", expected: "a scalar precision (float16, int8, float32)", found: precision.rawValue)
+        }
+        return try vector.withUnsafeBufferPointer { try encode($0, rows: 1, dim: vector.count, kind: .vector, level: 0, record: record) }
+    }
+
+    /// Encodes a codebook's centroids (`rows` x `subDim` float32, uncompressed).
+    func encodeCodebook(_ centroids: [Float], rows: Int, subDim: Int) throws -> [UInt8] {
+        try centroids.withUnsafeBufferPointer { try encode($0, rows: rows, dim: subDim, kind: .codebook, level: 0, record: "codebook") }
     }
 
     private func encode(_ values: UnsafeBufferPointer<Float>, rows: Int, dim: Int, kind: RecordHeader.Kind,
                         level: Int, record: String) throws -> [UInt8] {
-        let field = kind == .regions ? "regions" : "prefilter"
+        let field = kind == .regions ? "regions" : kind == .vector ? "prefilter" : "codebook"
+        guard precision.supports(dim: dim) else {
+            throw IndexError.invalidRecord(record: record, field: field, expected: "a dim divisible by \(precision.subDim ?? 1) for \(precision.rawValue)", found: "\(dim)")
+        }
+        if precision.isProductQuantized && (codebook == nil || codebook!.dim != dim || codebook!.subDim != precision.subDim) {
+            throw IndexError.invalidRecord(record: record, field: field, expected: "a \(precision.rawValue) codebook for dim \(dim)",
+                                           found: codebook.map { "one of dim \($0.dim), sub_dim \($0.subDim)" } ?? "none")
+        }
         guard rows >= 0, dim >= 0, values.count == rows * dim else {
             throw IndexError.invalidRecord(record: record, field: field, expected: "\(rows) x \(dim) = \(rows * dim) values", found: "\(values.count)")
         }
@@ -58,6 +77,7 @@ public struct RecordCodec: Sendable {
         let n = rows * dim
         let payloadBytes = precision.payloadBytes(rows: rows, dim: dim)
         let prec = precision
+        let pq = codebook
         return try CodecWorkspace.with { ws -> [UInt8] in
             // 1. The payload, in scratch A.
             let payload = ws.scratchA(payloadBytes)
@@ -69,10 +89,12 @@ public struct RecordCodec: Sendable {
                     Half.fromFloat(src, payload.assumingMemoryBound(to: UInt16.self), count: n)
                 case .int8:
                     RecordCodec.quantize(src, rows: rows, dim: dim, into: payload)
+                case .pq4, .pq8, .pq16, .pq32:
+                    pq!.encode(src, rows: rows, into: payload.assumingMemoryBound(to: UInt8.self))
                 }
             }
             // 2. Optionally shuffle (scratch B) and compress straight into the output.
-            let width = prec == .int8 ? 1 : prec.bytesPerValue
+            let width = prec.bytesPerValue
             let bound = level > 0 ? ZSTD_compressBound(payloadBytes) : 0
             let capacity = RecordHeader.size + max(payloadBytes, bound)
             var failure: IndexError?
@@ -163,14 +185,22 @@ public struct RecordCodec: Sendable {
     /// Checks `value` (structure and checksum) and decodes its rows x dim floats into `out`
     /// (which must hold at least rows x dim). Returns the header.
     @discardableResult
+    /// A product-quantised record needs the index's `codebook`.
     public static func decode(_ value: UnsafeRawBufferPointer, kind: RecordHeader.Kind = .regions,
                               database: String = "regions", key: String = "",
-                              into out: UnsafeMutableBufferPointer<Float>) throws -> RecordHeader {
+                              into out: UnsafeMutableBufferPointer<Float>, codebook: ProductQuantizer? = nil) throws -> RecordHeader {
         let h = try RecordHeader.parse(value, kind: kind, database: database, key: key)
         try RecordHeader.verifyChecksum(value, database: database, key: key)
         let n = h.valueCount
         guard out.count >= n else { throw IndexError.bufferTooSmall(record: key, needed: n, available: out.count) }
         guard n > 0, let dst = out.baseAddress else { return h }
+        if let d = h.precision.subDim {
+            guard let cb = codebook else { throw corruptNoCodebook(h, database: database, key: key) }
+            guard cb.dim == h.dim, cb.subDim == d else {
+                throw IndexError.corruptRecord(database: database, key: key,
+                                               reason: "\(h.precision.rawValue) record of dim \(h.dim), the codebook has dim \(cb.dim), sub_dim \(cb.subDim)")
+            }
+        }
         let body = value.baseAddress! + RecordHeader.size
         func corrupt(_ reason: String) -> IndexError { .corruptRecord(database: database, key: key, reason: reason) }
         try CodecWorkspace.with { ws in
@@ -210,17 +240,27 @@ public struct RecordCodec: Sendable {
                     let orow = dst + r * h.dim
                     for j in 0..<h.dim { orow[j] = Float(qrow[j]) * scale }
                 }
+            case .pq4, .pq8, .pq16, .pq32:
+                if h.shuffled { throw corrupt("product-quantised records are never shuffled") }
+                guard codebook!.decode(payload.assumingMemoryBound(to: UInt8.self), rows: h.rows, into: dst) else {
+                    throw corrupt("a code is beyond the codebook's \(codebook!.centroidCount) centroids")
+                }
             }
         }
         return h
     }
 
+    private static func corruptNoCodebook(_ h: RecordHeader, database: String, key: String) -> IndexError {
+        .corruptRecord(database: database, key: key, reason: "\(h.precision.rawValue) record, but the index has no codebook")
+    }
+
     /// Decodes a region record into a new rows x dim tensor.
-    public static func decodeRegions(_ value: [UInt8], database: String = "regions", key: String = "") throws -> Tensor {
+    public static func decodeRegions(_ value: [UInt8], database: String = "regions", key: String = "",
+                                     codebook: ProductQuantizer? = nil) throws -> Tensor {
         try value.withUnsafeBytes { v in
             let h = try header(of: v, kind: .regions, database: database, key: key)
             var out = Tensor(zeros: [h.rows, h.dim])
-            try out.data.withUnsafeMutableBufferPointer { _ = try decode(v, kind: .regions, database: database, key: key, into: $0) }
+            try out.data.withUnsafeMutableBufferPointer { _ = try decode(v, kind: .regions, database: database, key: key, into: $0, codebook: codebook) }
             return out
         }
     }

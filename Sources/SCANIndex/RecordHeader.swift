@@ -1,17 +1,20 @@
 /// The fixed 32-byte header in front of every stored region record and prefilter vector.
 ///
-/// Layout (little endian): magic (4: "SCNR" regions, "SCNV" vector), version u8 = 1, precision u8,
+/// Layout (little endian): magic (4: "SCNR" regions, "SCNV" vector, "SCNQ" codebook), version u8 = 1, precision u8,
 /// flags u8 (bit 0 zstd, bit 1 byte-plane shuffled), reserved u8 = 0, rows u32, dim u32,
 /// payload bytes u32 (uncompressed), stored bytes u32 (the body after the header),
 /// checksum u64 = XXH64(body, seed: XXH64(header bytes 0..<24)).
 public struct RecordHeader: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
         case regions, vector
+        /// An index's product-quantisation codebook (float32 centroids).
+        case codebook
 
         var magic: UInt32 {
             switch self {
             case .regions: return 0x524E_4353  // "SCNR" little endian
             case .vector: return 0x564E_4353   // "SCNV"
+            case .codebook: return 0x514E_4353 // "SCNQ"
             }
         }
     }
@@ -73,6 +76,9 @@ public struct RecordHeader: Sendable, Equatable {
                              payloadBytes: payload, storedBytes: stored)
         guard stored == value.count - size else {
             throw corrupt("header says \(stored) stored bytes, value holds \(value.count - size)")
+        }
+        guard precision.supports(dim: dim), kind == .regions || !precision.isProductQuantized else {
+            throw corrupt("precision \(precision.rawValue) cannot store \(kind) rows of dim \(dim)")
         }
         let expected = precision.payloadBytes(rows: rows, dim: dim)
         guard payload == expected else {

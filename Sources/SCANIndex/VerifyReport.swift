@@ -16,7 +16,8 @@ public struct VerifyReport: Sendable {
     public var decodedRegionCount: Int
     /// Records (of any database) that decoded and passed their checks.
     public var validRecords: Int
-    /// True when every per-image database holds image_count entries and the decoded regions sum to region_count.
+    /// True when the prefilter database holds image_count entries, regions, metadata and ids the live
+    /// images, 'deleted' deleted_count, and the decoded regions sum to region_count.
     public var countsOK: Bool
     public var problems: [Problem]
     /// Internal keys of images with a corrupt or missing record in any database, ascending.
@@ -26,8 +27,8 @@ public struct VerifyReport: Sendable {
 
     /// A few lines for a terminal.
     public var summary: String {
-        var lines = ["images: \(manifest.imageCount) in manifest; " +
-            ["regions", "prefilter", "metadata", "ids"].map { "\($0) \(databaseCounts[$0] ?? 0)" }.joined(separator: ", "),
+        var lines = ["images: \(manifest.liveCount) live, \(manifest.deletedCount) deleted (\(manifest.imageCount) keys) in manifest; " +
+            ["regions", "prefilter", "metadata", "ids", "deleted"].map { "\($0) \(databaseCounts[$0] ?? 0)" }.joined(separator: ", "),
             "regions: \(manifest.regionCount) in manifest, \(decodedRegionCount) decoded",
             "counts: \(countsOK ? "ok" : "MISMATCH"); problems: \(problems.count)"]
         lines += problems.prefix(20).map { "  " + $0.description }

@@ -53,7 +53,7 @@ public struct IndexInfo: Sendable {
             "index: \(path)",
             "state: \(m.state.rawValue); format version \(m.formatVersion); created \(m.createdAt), updated \(m.updatedAt)",
             "model: \(m.modelName) (fingerprint \(m.modelFingerprint)); embed_dim \(m.embedDim), img_dim \(m.imgDim)",
-            "images: \(m.imageCount); regions: \(m.regionCount)" + (m.imageCount > 0 ? String(format: " (%.1f per image)", Double(m.regionCount) / Double(n)) : ""),
+            "images: \(m.liveCount) live, \(m.deletedCount) deleted; regions: \(m.regionCount)" + (m.liveCount > 0 ? String(format: " (%.1f per live image)", Double(m.regionCount) / Double(max(1, m.liveCount))) : ""),
             "region precision: \(m.precision.rawValue)",
             "prefilter: \(m.prefilterKind.rawValue), dim \(m.prefilterDim), stored as \(m.prefilterPrecision.rawValue)"
                 + (m.prefilterFingerprint.map { " (fingerprint \($0))" } ?? " (plain mean of the regions: poor retention)"),
@@ -62,7 +62,9 @@ public struct IndexInfo: Sendable {
             lines.append("prefilter fitted: " + prefilterMetadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))
         }
         let resident = ResidentPrefilter(dim: m.prefilterDim)
-        lines.append("resident prefilter for search: \(resident.storage.rawValue), \(resident.bytesPerImage) bytes per image (\(mb(resident.bytesPerImage * m.imageCount)))")
+        let compact = CompactPrefilter(dim: m.prefilterDim)
+        lines.append("first stage for search: compact 4-bit codes, \(compact.bytesPerImage) bytes per image resident (\(mb(compact.bytesPerImage * m.imageCount))), shortlist rescored from the stored vectors; "
+            + "float32 alternative: \(resident.storage.rawValue), \(resident.bytesPerImage) bytes per image")
         lines.append("sources: " + (m.sources.isEmpty ? "-" : m.sources.joined(separator: ", ")))
         lines.append("data.mdb: \(mb(dataFileBytes))" + (m.imageCount > 0 ? String(format: ", %.0f bytes per image", Double(dataFileBytes) / Double(n)) : ""))
         for name in ["regions", "prefilter", "metadata", "ids"] {

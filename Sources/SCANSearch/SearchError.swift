@@ -63,8 +63,8 @@ public enum SearchError: Error, CustomStringConvertible, Equatable, Sendable {
             let changed = others.contains(source) ? "; \(source) itself has changed since it was appended" : ""
             return "\(source): \(count) of its \(sourceCount) ids are already in the index \(index), appended from another source "
                 + "(\(others.joined(separator: ", "))\(changed)): \(ex). Nothing was appended. Without --ids a precomp .npy's ids are its row numbers, "
-                + "so two .npy files collide: give this one its own ids with --ids FILE (one per image and line), or build a separate index. "
-                + "(Re-running a build on the same source resumes it: ids it appended already are skipped.)"
+                + "so two .npy files collide: give this one its own ids with --ids FILE (one per image and line), or build a separate index; "
+                + "to replace those images with this source's, give `scan-index add --replace`. (Re-running a build on the same source resumes it: ids it appended already are skipped.)"
         case let .otherPrefilter(index, ip, model, mp):
             return "\(index) was built with prefilter \(ip), but \(model) now has prefilter \(mp) "
                 + "(prefilter.safetensors was refitted or removed since). The index keeps the prefilter it was built with: "

@@ -48,12 +48,22 @@ public final class Searcher: @unchecked Sendable {
     /// The manifest as of opening.
     public let manifest: IndexManifest
     public let resident: ResidentPrefilter
+    /// Which first stage serves two-stage and prefilter searches.
+    public enum FirstStage: String, Sendable, CaseIterable {
+        /// `CompactPrefilter`: 4-bit codes (P / 2 bytes per image) and a rescored shortlist.
+        case compact
+        /// `ResidentPrefilter`: every vector in float32 (float16 above P = 256), scanned in full.
+        case float32
+    }
+    public let firstStage: FirstStage
+    /// The compact first stage (loaded when `firstStage` is `.compact`).
+    public let compact: CompactPrefilter
     private let tokenizer = Tokenizer()
     private let lock = NSLock()
 
     /// Opens the index at `index`: checks its model copy against the manifest and loads the prefilter
     /// vectors. An index still being built (or interrupted) is searched as of its last commit.
-    public init(index: String, residentStorage: ResidentPrefilter.Storage? = nil) throws {
+    public init(index: String, residentStorage: ResidentPrefilter.Storage? = nil, firstStage: FirstStage = .compact) throws {
         let path = (index as NSString).standardizingPath
         try IndexLocation.requireIndex(path)
         indexPath = path
@@ -65,6 +75,8 @@ public final class Searcher: @unchecked Sendable {
         model = try IndexModel.loadCopy(ofIndex: path, manifest: manifest)
         scorer = SimilarityScorer(attention: model.model.attention)
         resident = ResidentPrefilter(dim: manifest.prefilterDim, storage: residentStorage)
+        compact = CompactPrefilter(dim: manifest.prefilterDim)
+        self.firstStage = firstStage
         let s = try snapshot()
         s.close()
     }
@@ -81,20 +93,42 @@ public final class Searcher: @unchecked Sendable {
         BLAS.setThreadCount(1)
     }
 
-    /// A snapshot of the newest commit, with the resident prefilter extended to it.
+    /// A snapshot of the newest commit, with the first stage extended to it.
     public func snapshot() throws -> IndexSnapshot {
         let s = try reader.snapshot()
-        lock.lock()
-        defer { lock.unlock() }
-        do { try resident.extend(from: s) } catch { throw wrap(error, s) }
+        do { try ensureResident(s) } catch { throw wrap(error, s) }
         return s
     }
 
-    /// Extends the resident prefilter to `s` (a snapshot not taken through `snapshot()`).
+    /// Extends the first stage to `s` (a snapshot not taken through `snapshot()`).
     func ensureResident(_ s: IndexSnapshot) throws {
         lock.lock()
         defer { lock.unlock() }
-        try resident.extend(from: s)
+        switch firstStage {
+        case .float32: try resident.extend(from: s)
+        case .compact: try compact.extend(from: s)
+        }
+    }
+
+    /// Images the first stage holds.
+    public var firstStageCount: Int { firstStage == .compact ? compact.count : resident.count }
+
+    /// Resident bytes per image of the first stage.
+    public var firstStageBytesPerImage: Int { firstStage == .compact ? compact.bytesPerImage : resident.bytesPerImage }
+
+    /// The first stage's best `k` images of `s` with their prefilter scores.
+    public func firstStageCandidates(_ q: Query, k: Int, snapshot s: IndexSnapshot) throws -> (keys: [UInt64], scores: [Float]) {
+        try ensureResident(s)
+        let deleted = try s.deletedKeys()
+        switch firstStage {
+        case .compact:
+            return try compact.candidates(q.prefilterVector, k: k, snapshot: s, excluding: deleted)
+        case .float32:
+            var pf = prefilterScores(q, rows: s.count)
+            for d in deleted where d < UInt64(pf.count) { pf[Int(d)] = -.infinity }
+            let best = TopK.select(pf, k: k).filter { !deleted.contains(UInt64($0)) }
+            return (best.map { UInt64($0) }, best.map { pf[$0] })
+        }
     }
 
     /// An encoded text query.
@@ -108,6 +142,14 @@ public final class Searcher: @unchecked Sendable {
         public var caption: EmbeddingSet
         /// The prefilter vector (l2-normalised).
         public var prefilterVector: [Float]
+        public init(text: String, tokenIDs: [Int], unknownWords: [String], caption: EmbeddingSet, prefilterVector: [Float]) {
+            self.text = text
+            self.tokenIDs = tokenIDs
+            self.unknownWords = unknownWords
+            self.caption = caption
+            self.prefilterVector = prefilterVector
+        }
+
         /// True when no word of the query is in the vocabulary.
         public var allUnknown: Bool { tokenIDs.count > 2 && tokenIDs.dropFirst().dropLast().allSatisfy { $0 == Vocabulary.unk } }
 
@@ -172,15 +214,14 @@ public final class Searcher: @unchecked Sendable {
         do {
             if exact {
                 let scores = try exactScores(q, snapshot: s)
-                let best = TopK.select(scores, k: top)
+                let deleted = try s.deletedKeys()
+                let best = TopK.select(scores, k: top).filter { !deleted.contains(UInt64($0)) }
                 return try hits(best.map { UInt64($0) }, scores: best.map { scores[$0] }, prefilter: nil, snapshot: s)
             }
-            try ensureResident(s)
-            let pf = prefilterScores(q, rows: s.count)
-            let cand = TopK.select(pf, k: max(candidates, top)).map { UInt64($0) }
+            let (cand, pf) = try firstStageCandidates(q, k: max(candidates, top), snapshot: s)
             let sc = try rerank(q, keys: cand, snapshot: s)
             let order = TopK.select(sc, k: top)
-            return try hits(order.map { cand[$0] }, scores: order.map { sc[$0] }, prefilter: order.map { pf[Int(cand[$0])] }, snapshot: s)
+            return try hits(order.map { cand[$0] }, scores: order.map { sc[$0] }, prefilter: order.map { pf[$0] }, snapshot: s)
         } catch { throw wrap(error, s) }
     }
 
@@ -189,18 +230,21 @@ public final class Searcher: @unchecked Sendable {
         let s = try given ?? snapshot()
         defer { if given == nil { s.close() } }
         do {
-            try ensureResident(s)
-            let pf = prefilterScores(q, rows: s.count)
-            let best = TopK.select(pf, k: top)
-            return try hits(best.map { UInt64($0) }, scores: best.map { pf[$0] }, prefilter: best.map { pf[$0] }, snapshot: s)
+            let (best, pf) = try firstStageCandidates(q, k: top, snapshot: s)
+            return try hits(best, scores: pf, prefilter: pf, snapshot: s)
         } catch { throw wrap(error, s) }
     }
 
-    /// Prefilter scores of images `0 ..< rows` (rows <= the resident count).
+    /// Float prefilter scores of images `0 ..< rows` (rows <= the snapshots seen); with the compact
+    /// first stage the float32 vectors are loaded on first use (studies and benchmarks only).
     public func prefilterScores(_ q: Query, rows: Int) -> [Float] {
         lock.lock()
         defer { lock.unlock() }
-        return resident.scores(q.prefilterVector, rows: rows)
+        if resident.count < rows, let s = try? reader.snapshot() {
+            try? resident.extend(from: s)
+            s.close()
+        }
+        return resident.scores(q.prefilterVector, rows: min(rows, resident.count))
     }
 
     /// SCAN scores of the images `keys` (decoded from `snapshot`, scored as one set).
@@ -218,7 +262,7 @@ public final class Searcher: @unchecked Sendable {
     }
 
     /// SCAN scores of every image (or of the images with keys in `range`) for several queries:
-    /// `result[query][image - range.lowerBound]`, streaming the records once.
+    /// `result[query][image - range.lowerBound]`, streaming the records once. Deleted images score -infinity.
     public func exactScores(_ queries: [Query], snapshot s: IndexSnapshot, range: Range<Int>? = nil,
                             progress: ((Int, Int) -> Void)? = nil) throws -> [[Float]] {
         let r = range ?? 0..<s.count
@@ -232,15 +276,17 @@ public final class Searcher: @unchecked Sendable {
         for q in queries { captions.append(contentsOf: q.caption) }
         let avgRegions = max(1, s.manifest.regionCount / max(1, s.manifest.imageCount))
         let perBlock = max(1, exactBlockRows / avgRegions)
+        let deleted = try s.deletedKeys()
         var lo = 0
         while lo < n {
             let hi = min(n, lo + perBlock)
-            let keys = (lo..<hi).map { UInt64(r.lowerBound + $0) }
-            let batch = try s.regionBatch(keys)
-            let images = EmbeddingSet(dim: batch.dim, offsets: batch.rowOffsets, data: batch.values)
-            let sc = scorer.scores(images: images, captions: captions)
+            let slots = (lo..<hi).filter { !deleted.contains(UInt64(r.lowerBound + $0)) }
             let nq = queries.count
-            for i in 0..<(hi - lo) { for j in 0..<nq { out[j][lo + i] = sc[i * nq + j] } }
+            for i in lo..<hi where deleted.contains(UInt64(r.lowerBound + i)) { for j in 0..<nq { out[j][i] = -.infinity } }
+            let batch = try s.regionBatch(slots.map { UInt64(r.lowerBound + $0) })
+            let images = EmbeddingSet(dim: batch.dim, offsets: batch.rowOffsets, data: batch.values)
+            let sc = slots.isEmpty ? [] : scorer.scores(images: images, captions: captions)
+            for (i, slot) in slots.enumerated() { for j in 0..<nq { out[j][slot] = sc[i * nq + j] } }
             lo = hi
             progress?(lo, n)
         }

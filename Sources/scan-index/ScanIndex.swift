@@ -9,7 +9,7 @@ struct ScanIndex: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scan-index",
         abstract: "Build and maintain a SCAN search index (LMDB + zstd records, a prefilter, a copy of the model).",
-        subcommands: [Build.self, Add.self, Info.self, Verify.self])
+        subcommands: [Build.self, Add.self, Delete.self, Info.self, Verify.self])
 
     static func main() { runWithFastBLAS() }
 }
@@ -77,7 +77,7 @@ struct Build: ParsableCommand {
     @OptionGroup var checkpoint: CheckpointVocabularyOption
     @OptionGroup var location: IndexLocationOptions
     @OptionGroup var source: SourceOptions
-    @Option(help: "Storage of the encoded regions: float16, int8 (a scale per region) or float32.") var precision: Precision = .float16
+    @Option(help: "Storage of the encoded regions: pq4, pq8, pq16, pq32 (product quantisation: one byte per 4/8/16/32 dims, codebook trained on a sample of the source), float16, int8 (a scale per region) or float32. Default: pq4 (float16 when embed_size does not divide by 4); see the README's codec table.") var precision: Precision?
     @Option(help: "Storage of the prefilter vectors: float16, int8 or float32.") var prefilterPrecision: Precision = .float16
 
     func validate() throws {
@@ -117,11 +117,14 @@ struct Add: ParsableCommand {
     @OptionGroup var source: SourceOptions
     @Option(help: "Optional: a model directory or original checkpoint that must be the index's model (checked by fingerprint).") var model: String?
     @OptionGroup var checkpoint: CheckpointVocabularyOption
+    @Flag(help: "Replace the images whose ids the index holds already (delete and add in one commit per batch) instead of skipping them or refusing another source's.")
+    var replace = false
 
     func run() throws {
         let path = try location.resolve()
         var o = BuildOptions()
         try source.apply(to: &o)
+        o.replace = replace
         let src = try source.open()
         let report = try checkpoint.withModelDirectory(model, features: source.features) {
             try IndexBuilder.add(index: path, source: src, modelDirectory: $0, options: o, log: warn)

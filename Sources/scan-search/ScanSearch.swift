@@ -29,6 +29,8 @@ struct ScanSearch: ParsableCommand {
     @Flag(help: "Score every image with SCAN (slow, exact).") var exact = false
     @Flag(help: "Rank by the prefilter alone (no re-ranking; scores are prefilter cosines).") var prefilterOnly = false
     @Flag(help: "One JSON object per query on one line.") var json = false
+    @Option(help: "First stage: compact (4-bit codes, P/2 bytes per image in memory, shortlist rescored from the index) or float32 (every vector scanned).")
+    var firstStage: Searcher.FirstStage = .compact
 
     static func main() { runWithFastBLAS() }
 
@@ -42,7 +44,7 @@ struct ScanSearch: ParsableCommand {
         if query != "-" && query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw SearchError.emptyQuery }
         let path = try IndexLocation.resolve(index: location.index, name: location.name)
         Searcher.tuneProcessForSearch()
-        let searcher = try Searcher(index: path)
+        let searcher = try Searcher(index: path, firstStage: firstStage)
         if let w = searcher.model.prefilterWarning, !exact { warn(w) }
         if candidates < top && !exact && !prefilterOnly {
             warn("note: --candidates \(candidates) is below --top \(top): re-ranking the best \(top) prefilter candidates (K raised to --top)")
@@ -74,3 +76,5 @@ struct ScanSearch: ParsableCommand {
         print(json ? SearchOutput.jsonLine(query: text, hits: hits, unknownWords: q.unknownWords) : SearchOutput.text(query: text, hits: hits))
     }
 }
+
+extension Searcher.FirstStage: ExpressibleByArgument {}

@@ -277,7 +277,7 @@ final class IndexStorageDetailTests: XCTestCase {
                               prefilterKind: .projection, prefilterDim: 2, prefilterPrecision: .float16, sources: ["s"])
         let json = try JSONSerialization.jsonObject(with: Data(m.jsonBytes())) as! [String: Any]
         XCTAssertEqual(Set(json.keys), ["format_version", "state", "model_fingerprint", "model_name", "embed_dim", "img_dim", "precision",
-                                        "prefilter_kind", "prefilter_dim", "prefilter_precision", "image_count", "region_count",
+                                        "prefilter_kind", "prefilter_dim", "prefilter_precision", "image_count", "deleted_count", "region_count",
                                         "created_at", "updated_at", "sources"])
         XCTAssertEqual(json["state"] as? String, "building")
         XCTAssertEqual(json["precision"] as? String, "int8")

@@ -17,6 +17,9 @@ struct IndexBench: ParsableCommand {
     @Option(help: "Images of the float32/float16/int8 deviation indexes (0: skip).") var deviationImages = 1000
     @Option(help: "Working directory (default: a temporary one, removed afterwards).") var directory: String?
     @Flag(help: "Keep the working directory.") var keep = false
+    @Flag(help: "Generate the images already encoded (unit region vectors) instead of running the image encoder: for a million images.")
+    var preEncoded = false
+    @Flag(help: "Skip FAISS's first-stage figures (Tools/faiss_first_stage.py).") var noFaiss = false
     @Flag(help: "Skip the latency part.") var retentionOnly = false
     @Flag(help: "Skip the retention part.") var noRetention = false
     @Option(help: "Retention: images of the indexed collection (distinct sets of 4 of 24 nouns).") var retentionImages = 2000
@@ -36,6 +39,8 @@ struct IndexBench: ParsableCommand {
             o.deviationImages = deviationImages
             o.directory = directory.map { $0 + "/latency" }
             o.keep = keep
+            o.preEncoded = preEncoded
+            if !noFaiss { o.faissScript = FirstStageBench.faissScript() }
             try IndexBenchmark.run(o)
         }
         if !noRetention {

@@ -5,6 +5,7 @@
 #include "CSCANAttention.h"
 #include "CSCANPackedGemm.h"
 #include "CSCANAllocator.h"
+#include "CSCANQuantization.h"
 
 /// 1 when the running CPU has AVX-512F, else 0.
 int scan_cpu_has_avx512f(void);

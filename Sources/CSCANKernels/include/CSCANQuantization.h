@@ -1,0 +1,18 @@
+#ifndef CSCAN_QUANTIZATION_H
+#define CSCAN_QUANTIZATION_H
+#include <stddef.h>
+#include <stdint.h>
+
+/// Product quantisation: for each of `rows` vectors x (row-major, `dim` floats) and each of the
+/// dim / sub_dim sub-spaces m, the index of the nearest of the n_centroids (<= 256) centroids of m.
+/// `transposed` holds the centroids as [m][j][c] (sub_dim rows of n_centroids values per sub-space)
+/// and `norms` their squared norms as [m][c]. Writes rows x (dim / sub_dim) codes.
+void scan_pq_assign(const float *x, size_t rows, size_t dim, size_t sub_dim, size_t n_centroids,
+                    const float *transposed, const float *norms, uint8_t *codes);
+
+/// 4-bit scalar codes scored against an integer query: for each of the n rows of `half` bytes
+/// (byte j holds dimension j in its low nibble and dimension half + j in its high nibble),
+/// out[i] = sum_j lo_j * w_lo[j] + hi_j * w_hi[j].
+void scan_sq4_scores(const uint8_t *codes, size_t n, size_t half, const int16_t *w_lo, const int16_t *w_hi, int32_t *out);
+
+#endif

@@ -1,0 +1,160 @@
+import Foundation
+import SCANCore
+import SCANIndex
+import SCANSearch
+
+/// The first stage alone at large sizes: the compact 4-bit first stage (with its shortlist
+/// rescored from the index) against the float32 scan of every vector, on generated prefilter
+/// vectors stored in a real index, then FAISS on the same vectors (Tools/faiss_first_stage.py).
+/// The vectors are generated already encoded (unit vectors around 1000 random directions, the
+/// shape of a fitted prefilter's output), not computed by a model. Prints; asserts nothing.
+public enum FirstStageBenchmark {
+    public struct Options: Sendable {
+        public var sizes = [100_000]
+        public var dim = 256
+        public var queries = 200
+        public var ks = [100, 1000]
+        /// Working directory (default: a temporary one, removed afterwards unless `keep`).
+        public var directory: String?
+        public var keep = false
+        /// Path of Tools/faiss_first_stage.py; nil skips FAISS.
+        public var faissScript: String?
+        public var threads = Parallel.cores
+        /// Shortlist factors of the compact first stage to measure (the default is `CompactPrefilter().shortlistFactor`).
+        public var shortlistFactors = [1.25, 2.0, 4.0]
+        public init() {}
+    }
+
+    public static func run(_ o: Options, out: (String) -> Void = { print($0) }) throws {
+        let fm = FileManager.default
+        let dir = o.directory ?? (NSTemporaryDirectory() + "scan-first-stage-\(getpid())")
+        try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { if !o.keep { try? fm.removeItem(atPath: dir) } }
+        out("first stage: generated unit vectors (already encoded: no model runs), P = \(o.dim), \(o.queries) queries near stored vectors; cores \(Parallel.cores); load average \(Yardstick.loadAverage())")
+        for size in o.sizes {
+            let (vectors, queries) = generate(size: size, dim: o.dim, queries: o.queries, seed: 7)
+            let index = dir + "/index-\(size)"
+            try? fm.removeItem(atPath: index)
+            var t = ProgressReporter.now()
+            try write(vectors, dim: o.dim, to: index)
+            let writeSeconds = ProgressReporter.now() - t
+            let reader = try IndexReader(path: index)
+            let s = try reader.snapshot()
+            defer { s.close() }
+            let compact = CompactPrefilter(dim: o.dim)
+            let rss0 = IndexBenchmark.MemorySampler.current().0
+            t = ProgressReporter.now()
+            try compact.extend(from: s)
+            let compactLoad = ProgressReporter.now() - t
+            let rss1 = IndexBenchmark.MemorySampler.current().0
+            let float32 = ResidentPrefilter(dim: o.dim, storage: .float32)
+            t = ProgressReporter.now()
+            try float32.extend(from: s)
+            let floatLoad = ProgressReporter.now() - t
+            out(String(format: "%d images: index of the vectors written in %.1f s; load: compact %.1f s (%d B/image, %.1f MB; process anon memory +%.1f MB), float32 %.1f s (%d B/image, %.1f MB)",
+                       size, writeSeconds, compactLoad, compact.bytesPerImage, Double(compact.residentBytes) / 1e6, Double(rss1 - rss0) / 1e6,
+                       floatLoad, float32.bytesPerImage, Double(float32.residentBytes) / 1e6))
+            out("  first stage | K | shortlist | recall of the float32 top K | p50 ms | p95 ms | p99 ms")
+            func p(_ x: [Double], _ q: Double) -> Double { Yardstick.percentile(x, q) }
+            for k in o.ks {
+                var tf: [Double] = []
+                var truths: [Set<UInt64>] = []
+                for (i, q) in queries.enumerated() {
+                    let c = ProgressReporter.now()
+                    let pf = float32.scores(q, rows: size)
+                    truths.append(Set(TopK.select(pf, k: k).map { UInt64($0) }))
+                    if i >= 3 { tf.append(1000 * (ProgressReporter.now() - c)) }
+                }
+                out(String(format: "  float32 scan | %d | - | 100.00%% | %.2f | %.2f | %.2f", k, p(tf, 0.5), p(tf, 0.95), p(tf, 0.99)))
+                for factor in o.shortlistFactors {
+                    compact.shortlistFactor = factor
+                    var tc: [Double] = [], recall: [Double] = []
+                    for (i, q) in queries.enumerated() {
+                        let c = ProgressReporter.now()
+                        let got = try compact.candidates(q, k: k, snapshot: s).keys
+                        if i >= 3 { tc.append(1000 * (ProgressReporter.now() - c)) }
+                        recall.append(Double(truths[i].intersection(got).count) / Double(truths[i].count))
+                    }
+                    out(String(format: "  compact 4-bit (shortlist x%.2f) | %d | %d | %.2f%% (min %.1f%%) | %.2f | %.2f | %.2f", factor, k, compact.shortlist(k: k, rows: size),
+                               100 * recall.reduce(0, +) / Double(recall.count), 100 * (recall.min() ?? 0), p(tc, 0.5), p(tc, 0.95), p(tc, 0.99)))
+                }
+                compact.shortlistFactor = CompactPrefilter(dim: o.dim).shortlistFactor
+            }
+            if let script = o.faissScript {
+                try faiss(script: script, vectors: vectors, dim: o.dim, queries: queries, ks: o.ks, threads: o.threads, directory: dir, out: out)
+            }
+        }
+    }
+
+    /// Runs Tools/faiss_first_stage.py on `vectors` (n x dim) and `queries`, printing its table with `out`.
+    public static func faiss(script: String, vectors: [Float], dim: Int, queries: [[Float]], ks: [Int], threads: Int,
+                             directory dir: String, out: (String) -> Void) throws {
+        let fm = FileManager.default
+        let n = vectors.count / dim
+        let vpath = dir + "/faiss-vectors-\(n).npy", qpath = dir + "/faiss-queries-\(n).npy"
+        try NPY.write(Tensor(shape: [n, dim], data: vectors), to: vpath)
+        try NPY.write(Tensor(shape: [queries.count, dim], data: queries.flatMap { $0 }), to: qpath)
+        defer {
+            try? fm.removeItem(atPath: vpath)
+            try? fm.removeItem(atPath: qpath)
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", script, vpath, qpath, "--ks", ks.map(String.init).joined(separator: ","), "--threads", "\(threads)"]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") { out("  " + line) }
+        if p.terminationStatus != 0 { out("  (FAISS helper exited with status \(p.terminationStatus))") }
+    }
+
+    /// `size` unit vectors around 1000 random unit directions, and queries near random stored vectors.
+    public static func generate(size: Int, dim: Int, queries: Int, seed: UInt64) -> ([Float], [[Float]]) {
+        var rng = SplitMix64(seed: seed)
+        func gauss() -> Float {
+            let u = max(Float(1e-7), rng.uniform()), v = rng.uniform()
+            return (-2 * log(u)).squareRoot() * cos(2 * Float.pi * v)
+        }
+        let centres = 1000
+        var c = [Float](repeating: 0, count: centres * dim)
+        for i in 0..<c.count { c[i] = gauss() }
+        VectorOps.l2normalizeRows(&c, dim: dim)
+        var x = [Float](repeating: 0, count: size * dim)
+        let spread = 1.2 / Float(dim).squareRoot()
+        for r in 0..<size {
+            let k = Int(rng.next() % UInt64(centres))
+            for j in 0..<dim { x[r * dim + j] = c[k * dim + j] + spread * gauss() }
+        }
+        VectorOps.l2normalizeRows(&x, dim: dim)
+        var qs: [[Float]] = []
+        for _ in 0..<queries {
+            let r = Int(rng.next() % UInt64(size))
+            var q = (0..<dim).map { x[r * dim + $0] + spread * gauss() }
+            VectorOps.l2normalizeRows(&q, dim: dim)
+            qs.append(q)
+        }
+        return (x, qs)
+    }
+
+    /// An index holding the vectors as prefilter vectors (float16 records, as a build stores them)
+    /// and one 4-dim region per image.
+    public static func write(_ vectors: [Float], dim: Int, to path: String) throws {
+        let n = vectors.count / dim
+        let c = IndexWriter.Configuration(modelFingerprint: "first-stage-benchmark", modelName: "generated", embedDim: 4, imgDim: 4,
+                                          precision: .float16, prefilterKind: .projection, prefilterDim: dim, prefilterPrecision: .float16,
+                                          prefilterFingerprint: "generated", compressionLevel: 0)
+        let w = try IndexWriter(path: path, configuration: c)
+        let region = Tensor(shape: [1, 4], data: [0.5, 0.5, 0.5, 0.5])
+        let batch = 8192
+        for lo in stride(from: 0, to: n, by: batch) {
+            let hi = min(n, lo + batch)
+            let records = (lo..<hi).map { i in
+                ImageRecord(id: String(i), source: "generated", regions: region, prefilter: Array(vectors[(i * dim)..<((i + 1) * dim)]))
+            }
+            try w.append(records)
+        }
+        try w.markComplete()
+    }
+}
