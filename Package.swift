@@ -8,8 +8,9 @@ import PackageDescription
 //   SCANIndex     -> SCANModel, CLMDB, CZstd   LMDB environment, record codec, writer, reader
 //   SCANSearch    -> SCANIndex, SCANModel      prefilter + re-rank
 //   SCANTraining  -> SCANModel, CSCANKernels   backward passes, loss, Adam, trainer, evaluation, prefilter fitting
+//   SCANServe     -> SCANSearch, SCANIndex, Hummingbird, Prometheus   HTTP routes, JSON types, metrics, page assets
 //   SCANCommandLine -> SCANCore, ArgumentParser   the tools' shared entry point
-//   scan-index, scan-search -> SCANSearch/SCANIndex; scan-train, scan-eval, scan-vocab, scan-prefilter -> SCANTraining
+//   scan-serve -> SCANServe; scan-index, scan-search -> SCANSearch/SCANIndex; scan-train, scan-eval, scan-vocab, scan-prefilter -> SCANTraining
 let package = Package(
     name: "scan-swift",
     platforms: [.macOS(.v13)],
@@ -17,8 +18,10 @@ let package = Package(
         .library(name: "SCANModel", targets: ["SCANModel"]),
         .library(name: "SCANSearch", targets: ["SCANSearch"]),
         .library(name: "SCANTraining", targets: ["SCANTraining"]),
+        .library(name: "SCANServe", targets: ["SCANServe"]),
         .executable(name: "scan-index", targets: ["scan-index"]),
         .executable(name: "scan-search", targets: ["scan-search"]),
+        .executable(name: "scan-serve", targets: ["scan-serve"]),
         .executable(name: "scan-train", targets: ["scan-train"]),
         .executable(name: "scan-eval", targets: ["scan-eval"]),
         .executable(name: "scan-vocab", targets: ["scan-vocab"]),
@@ -28,6 +31,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // System libraries (Debian: libopenblas-dev, liblmdb-dev, libzstd-dev).
@@ -44,12 +49,16 @@ let package = Package(
         .target(name: "SCANIndex", dependencies: ["SCANModel", "CLMDB", "CZstd"]),
         .target(name: "SCANSearch", dependencies: ["SCANIndex", "SCANModel"]),
         .target(name: "SCANTraining", dependencies: ["SCANModel", "CSCANKernels"]),
+        // The search service (scan-serve): routes, request/response types, metrics, the page.
+        .target(name: "SCANServe", dependencies: ["SCANSearch", "SCANIndex", .product(name: "Hummingbird", package: "hummingbird"),
+                                                  .product(name: "Prometheus", package: "swift-prometheus")]),
         // The tools' shared entry point (fast BLAS kernel, then parse and run).
         .target(name: "SCANCommandLine", dependencies: ["SCANCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // Thin command-line tools.
         .executableTarget(name: "scan-index", dependencies: ["SCANSearch", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "scan-search", dependencies: ["SCANSearch", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "scan-serve", dependencies: ["SCANServe", "SCANCommandLine", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "scan-train", dependencies: ["SCANTraining", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "scan-eval", dependencies: ["SCANTraining", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "scan-vocab", dependencies: ["SCANTraining", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -64,5 +73,7 @@ let package = Package(
         .testTarget(name: "SCANModelTests", dependencies: ["SCANModel", "CSCANKernels", "TestSupport"]),
         .testTarget(name: "SCANIndexTests", dependencies: ["SCANSearch", "SCANTraining", "TestSupport"]),
         .testTarget(name: "SCANTrainingTests", dependencies: ["SCANTraining", "TestSupport"]),
+        .testTarget(name: "SCANServeTests", dependencies: ["SCANServe", "SCANSearch", "SCANTraining", "TestSupport",
+                                                          .product(name: "HummingbirdTesting", package: "hummingbird")]),
     ]
 )
