@@ -170,7 +170,12 @@ public final class SearchService: @unchecked Sendable {
             let snap = try snapshot()
             defer { snap.close() }
             guard let key = try snap.key(forID: name) else { return nil }
-            let md = try snap.metadata(key)
+            let md: ImageMetadata
+            do { md = try snap.metadata(key) } catch let IndexError.corruptRecord(db, _, reason) {
+                // Searches skip this image too: it is not served, and the service lives on.
+                report([SkippedImage(id: name, key: key, reason: "\(db): \(reason)")])
+                throw APIError(.notFound, parameter: "id", "image '\(Self.clip(name))' is unavailable: its metadata record is corrupt (run `scan-index verify`)")
+            }
             let boxes = md.boxes.map { b in stride(from: 0, to: b.count - b.count % 4, by: 4).map { Array(b[$0..<($0 + 4)]) } }
             return ImageResponse(id: md.id, key: key, source: md.source, captions: md.captions, boxes: boxes,
                                  imageWidth: md.imageWidth, imageHeight: md.imageHeight, picture: pictureURL(md.id))
