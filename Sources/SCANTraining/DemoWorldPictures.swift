@@ -56,7 +56,9 @@ public struct DemoWorldPictures: Sendable {
             let colour = o.attribute.flatMap { Self.colours[$0] } ?? "#b0a89a"
             let category = catalog.index(of: o.name, kind: .object).map { catalog.objects[$0].category } ?? nil
             s += shape(category: category ?? "thing", cx: cx, colour: colour, striped: o.attribute == "striped")
-            let label = [o.attribute, o.name].compactMap { $0 }.joined(separator: " ")
+            // A person's colour is their clothes' ("a man in a red shirt"), as in the captions.
+            let label = category == "person" && o.attribute.map({ Self.colours[$0] != nil }) == true
+                ? "\(o.name) in \(o.attribute!)" : [o.attribute, o.name].compactMap { $0 }.joined(separator: " ")
             s += "<text x=\"\(Int(cx))\" y=\"214\" font-family=\"sans-serif\" font-size=\"13\" text-anchor=\"middle\" fill=\"#111\" stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">\(Self.escape(label))</text>\n"
             if let a = o.action {
                 s += "<text x=\"\(Int(cx))\" y=\"230\" font-family=\"sans-serif\" font-size=\"11\" font-style=\"italic\" text-anchor=\"middle\" fill=\"#222\" stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">\(Self.escape(a))</text>\n"
