@@ -10,7 +10,7 @@ import PackageDescription
 //   SCANTraining  -> SCANModel, CSCANKernels   backward passes, loss, Adam, trainer, evaluation, prefilter fitting
 //   SCANServe     -> SCANSearch, SCANIndex, Hummingbird, Prometheus   HTTP routes, JSON types, metrics, page assets
 //   SCANCommandLine -> SCANCore, ArgumentParser   the tools' shared entry point
-//   scan-serve -> SCANServe; scan-index, scan-search -> SCANSearch/SCANIndex; scan-train, scan-eval, scan-vocab, scan-prefilter -> SCANTraining
+//   scan-serve -> SCANServe, SCANSearch; scan-index, scan-search -> SCANSearch/SCANIndex; scan-train, scan-eval, scan-vocab, scan-prefilter -> SCANTraining
 let package = Package(
     name: "scan-swift",
     platforms: [.macOS(.v13)],
@@ -58,7 +58,7 @@ let package = Package(
         // Thin command-line tools.
         .executableTarget(name: "scan-index", dependencies: ["SCANSearch", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "scan-search", dependencies: ["SCANSearch", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "scan-serve", dependencies: ["SCANServe", "SCANCommandLine", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "scan-serve", dependencies: ["SCANServe", "SCANSearch", "SCANCommandLine", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "scan-train", dependencies: ["SCANTraining", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "scan-eval", dependencies: ["SCANTraining", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "scan-vocab", dependencies: ["SCANTraining", "SCANCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -73,7 +73,8 @@ let package = Package(
         .testTarget(name: "SCANModelTests", dependencies: ["SCANModel", "CSCANKernels", "TestSupport"]),
         .testTarget(name: "SCANIndexTests", dependencies: ["SCANSearch", "SCANTraining", "TestSupport"]),
         .testTarget(name: "SCANTrainingTests", dependencies: ["SCANTraining", "TestSupport"]),
-        .testTarget(name: "SCANServeTests", dependencies: ["SCANServe", "SCANSearch", "SCANTraining", "TestSupport",
+        .testTarget(name: "SCANServeTests", dependencies: ["SCANServe", "SCANSearch", "SCANIndex", "SCANTraining", "TestSupport",
+                                                          .product(name: "Hummingbird", package: "hummingbird"),
                                                           .product(name: "HummingbirdTesting", package: "hummingbird")]),
     ]
 )
