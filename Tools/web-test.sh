@@ -53,7 +53,7 @@ echo "== schemathesis against $URL/openapi.json (no 5xx, every response matches 
 ABS_OUT=$(cd "$OUT" && pwd)
 (cd "$OUT" && schemathesis run "$URL/openapi.json" --url "$URL" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-  --max-examples "${SCAN_SCHEMATHESIS_EXAMPLES:-40}" --generation-deterministic --generation-database none --no-color \
+  --max-examples "${SCAN_SCHEMATHESIS_EXAMPLES:-40}" --generation-deterministic --no-color \
   --report junit --report-dir "$ABS_OUT/schemathesis") 2>&1 | tail -n 25
 status=${PIPESTATUS[0]}
 # The server's own count: no request of the whole run was answered with a 5xx.
