@@ -10,11 +10,13 @@ import PackageDescription
 //   SCANIndex       -> SCANCore, CLMDB, CZstd, CSCANKernels                  LMDB environment, record codec (float16/int8, product quantisation), writer, reader
 //   SCANSearch      -> SCANIndex, SCANModel, SCANData, SCANCore, CSCANKernels   index builder, prefilter + re-rank searcher
 //   SCANTraining    -> SCANModel, SCANData, SCANCore, CSCANKernels           backward passes, loss, Adam, trainer, evaluation, prefilter fitting
+//   SCANServe       -> SCANSearch, SCANIndex, Hummingbird, Prometheus        the search service: routes, JSON types, metrics, page
 //   SCANCommandLine -> SCANCore, ArgumentParser                              the tools' shared entry point and options
 //   SCANSynthetic   -> SCANTraining, SCANData, SCANCore                      (not a product) demo world, generated collections, random models
 //   SCANBenchmarks  -> SCANSearch, SCANTraining, SCANSynthetic, SCANIndex, SCANModel, SCANData, SCANCore, CSCANKernels   (not a product)
 //   scan-data       -> SCANData, SCANCommandLine, ArgumentParser
 //   scan-index, scan-search -> SCANSearch, SCANCommandLine, ArgumentParser
+//   scan-serve      -> SCANServe, SCANSearch, SCANCommandLine, Hummingbird, ArgumentParser
 //   scan-train, scan-eval, scan-prefilter -> SCANTraining, SCANCommandLine, ArgumentParser
 //   scan-vocab      -> SCANTraining, ArgumentParser
 //   scan-model      -> SCANModel, SCANCommandLine, ArgumentParser      original checkpoint conversion
@@ -32,9 +34,11 @@ let package = Package(
         .library(name: "SCANIndex", targets: ["SCANIndex"]),
         .library(name: "SCANSearch", targets: ["SCANSearch"]),
         .library(name: "SCANTraining", targets: ["SCANTraining"]),
+        .library(name: "SCANServe", targets: ["SCANServe"]),
         .executable(name: "scan-data", targets: ["scan-data"]),
         .executable(name: "scan-index", targets: ["scan-index"]),
         .executable(name: "scan-search", targets: ["scan-search"]),
+        .executable(name: "scan-serve", targets: ["scan-serve"]),
         .executable(name: "scan-train", targets: ["scan-train"]),
         .executable(name: "scan-eval", targets: ["scan-eval"]),
         .executable(name: "scan-vocab", targets: ["scan-vocab"]),
@@ -45,6 +49,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // System libraries (Debian: libopenblas-dev, liblmdb-dev, libzstd-dev).
@@ -61,6 +67,7 @@ let package = Package(
         .target(name: "SCANIndex", dependencies: ["SCANCore", "CLMDB", "CZstd", "CSCANKernels"]),
         .target(name: "SCANSearch", dependencies: ["SCANIndex", "SCANModel", "SCANData", "SCANCore", "CSCANKernels"]),
         .target(name: "SCANTraining", dependencies: ["SCANModel", "SCANData", "SCANCore", "CSCANKernels"]),
+        .target(name: "SCANServe", dependencies: ["SCANSearch", "SCANIndex", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Prometheus", package: "swift-prometheus")]),
         .target(name: "SCANCommandLine", dependencies: ["SCANCore", argumentParser]),
 
         // Not products: the synthetic demo world and the benchmarks.
@@ -71,6 +78,7 @@ let package = Package(
         .executableTarget(name: "scan-data", dependencies: ["SCANData", "SCANCommandLine", argumentParser]),
         .executableTarget(name: "scan-index", dependencies: ["SCANSearch", "SCANCommandLine", argumentParser]),
         .executableTarget(name: "scan-search", dependencies: ["SCANSearch", "SCANCommandLine", argumentParser]),
+        .executableTarget(name: "scan-serve", dependencies: ["SCANServe", "SCANSearch", "SCANCommandLine", .product(name: "Hummingbird", package: "hummingbird"), argumentParser]),
         .executableTarget(name: "scan-train", dependencies: ["SCANTraining", "SCANCommandLine", argumentParser]),
         .executableTarget(name: "scan-eval", dependencies: ["SCANTraining", "SCANCommandLine", argumentParser]),
         .executableTarget(name: "scan-vocab", dependencies: ["SCANTraining", argumentParser]),
@@ -88,5 +96,6 @@ let package = Package(
         .testTarget(name: "SCANIndexTests", dependencies: ["SCANIndex", "CZstd", "TestSupport"]),
         .testTarget(name: "SCANSearchTests", dependencies: ["SCANSearch", "SCANTraining", "SCANSynthetic", "SCANBenchmarks", "TestSupport"]),
         .testTarget(name: "SCANTrainingTests", dependencies: ["SCANTraining", "SCANSynthetic", "TestSupport"]),
+        .testTarget(name: "SCANServeTests", dependencies: ["SCANServe", "SCANSearch", "SCANIndex", "SCANSynthetic", "SCANTraining", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")]),
     ]
 )

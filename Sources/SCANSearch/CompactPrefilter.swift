@@ -57,13 +57,15 @@ public final class CompactPrefilter: @unchecked Sendable {
     public var residentBytes: Int { count * half }
 
     /// Encodes the images committed since the last call (`count ..< snapshot.count`). Callers serialise calls.
-    public func extend(from snapshot: IndexSnapshot) throws {
+    @discardableResult
+    public func extend(from snapshot: IndexSnapshot) throws -> [UInt64: String] {
         let current = { self.lock.lock(); defer { self.lock.unlock() }; return self.state }()
         let target = snapshot.count
-        guard target > current.count else { return }
+        guard target > current.count else { return [:] }
         let recalibrate = current.calibration == nil || (current.calibration!.rows < calibrationRows && target >= 2 * current.calibration!.rows)
         let from = recalibrate ? 0 : current.count
-        let values = try PrefilterVectorReader.read(snapshot, from: from, to: target, dim: dim)
+        var corrupt: [UInt64: String] = [:]
+        let values = try PrefilterVectorReader.read(snapshot, from: from, to: target, dim: dim, corrupt: &corrupt)
         var next = current
         if recalibrate {
             next.calibration = Self.calibrate(values, rows: target, dim: dim, limit: calibrationRows)
@@ -74,6 +76,7 @@ public final class CompactPrefilter: @unchecked Sendable {
         lock.lock()
         state = next
         lock.unlock()
+        return corrupt
     }
 
     /// Appends rows given directly (count x dim values), e.g. to measure scoring without an index;

@@ -3,9 +3,12 @@ import SCANCore
 import SCANIndex
 
 /// Reads and decodes (checksums included) the stored prefilter vectors of internal keys
-/// `start ..< end` of a snapshot, which must be dense, into one row-major float32 matrix.
+/// `start ..< end` of a snapshot, which must be dense, into one row-major float32 matrix. A vector
+/// that fails its checks is an error, or with `corrupt` a row of zeros whose key and reason are
+/// recorded there (a server keeps serving the other images).
 enum PrefilterVectorReader {
-    static func read(_ snapshot: IndexSnapshot, from start: Int, to end: Int, dim p: Int) throws -> [Float] {
+    static func read(_ snapshot: IndexSnapshot, from start: Int, to end: Int, dim p: Int,
+                     corrupt: UnsafeMutablePointer<[UInt64: String]>? = nil) throws -> [Float] {
         guard end > start else { return [] }
         let db = snapshot.databases.prefilter
         var values: [UnsafeRawBufferPointer] = []
@@ -46,7 +49,12 @@ enum PrefilterVectorReader {
                 }
             }
         }
-        if let e = errors.first(where: { $0 != nil }) { throw e! }
+        for (i, e) in errors.enumerated() {
+            guard let e else { continue }
+            guard let corrupt, case let IndexError.corruptRecord(_, _, reason) = e else { throw e }
+            corrupt.pointee[UInt64(start + i)] = reason
+            for j in (i * p)..<((i + 1) * p) { out[j] = 0 }
+        }
         return out
     }
 }

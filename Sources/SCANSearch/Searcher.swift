@@ -59,7 +59,11 @@ public final class Searcher: @unchecked Sendable {
     /// The compact first stage (loaded when `firstStage` is `.compact`).
     public let compact: CompactPrefilter
     private let tokenizer = Tokenizer()
-    private let lock = NSLock()
+    /// Guards `resident`: extending it to a newer commit is exclusive, scoring is shared, so
+    /// concurrent queries never take turns over the first-stage scan.
+    private let lock = ReadWriteLock()
+    /// Rows of `resident` loaded as zeros because their stored vector is corrupt (under `lock`).
+    private var corruptPrefilter: [UInt64: String] = [:]
 
     /// Opens the index at `index`: checks its model copy against the manifest and loads the prefilter
     /// vectors. An index still being built (or interrupted) is searched as of its last commit.
@@ -100,13 +104,50 @@ public final class Searcher: @unchecked Sendable {
         return s
     }
 
-    /// Extends the first stage to `s` (a snapshot not taken through `snapshot()`).
+    /// Extends the first stage to `s` (a snapshot not taken through `snapshot()`). A corrupt prefilter
+    /// vector does not stop the extension: its row is loaded as zeros (no codes, in the compact first
+    /// stage) and remembered, and every search over it reports it (`corruptPrefilterRows`). Extending
+    /// is exclusive; scoring is shared, so concurrent queries never take turns over the first stage.
     func ensureResident(_ s: IndexSnapshot) throws {
-        lock.lock()
-        defer { lock.unlock() }
         switch firstStage {
-        case .float32: try resident.extend(from: s)
-        case .compact: try compact.extend(from: s)
+        case .compact:
+            if lock.read({ compact.count >= s.count }) { return }
+            try lock.write {
+                guard compact.count < s.count else { return }
+                for (key, reason) in try compact.extend(from: s) { corruptPrefilter[key] = reason }
+            }
+        case .float32:
+            if lock.read({ resident.count >= s.count }) { return }
+            try lock.write {
+                guard resident.count < s.count else { return }
+                try extendResident(s)
+            }
+        }
+    }
+
+    /// The float32 vectors up to `s` (under the write lock).
+    private func extendResident(_ s: IndexSnapshot) throws {
+        do { try resident.extend(from: s) } catch IndexError.corruptRecord {
+            // Row by row from where the batch failed, so that one bad record costs one row.
+            for key in resident.count..<s.count {
+                do { resident.append(rows: try s.prefilter(UInt64(key))) } catch let e as IndexError {
+                    guard case let .corruptRecord(_, _, reason) = e else { throw e }
+                    corruptPrefilter[UInt64(key)] = reason
+                    resident.append(rows: [Float](repeating: 0, count: resident.dim))
+                }
+            }
+        }
+    }
+
+    /// Keys (below `rows`) whose prefilter vector is corrupt, with the reason.
+    func corruptPrefilterRows(below rows: Int) -> [(key: UInt64, reason: String)] {
+        lock.read { corruptPrefilter.filter { $0.key < UInt64(rows) }.map { ($0.key, $0.value) }.sorted { $0.key < $1.key } }
+    }
+
+    /// Throws the first corrupt prefilter vector below `rows` (the searches that do not skip corrupt images).
+    func requireIntactPrefilter(rows: Int) throws {
+        if let first = corruptPrefilterRows(below: rows).first {
+            throw IndexError.corruptRecord(database: reader.databases.prefilter.name, key: String(first.key), reason: first.reason)
         }
     }
 
@@ -116,17 +157,18 @@ public final class Searcher: @unchecked Sendable {
     /// Resident bytes per image of the first stage.
     public var firstStageBytesPerImage: Int { firstStage == .compact ? compact.bytesPerImage : resident.bytesPerImage }
 
-    /// The first stage's best `k` images of `s` with their prefilter scores.
-    public func firstStageCandidates(_ q: Query, k: Int, snapshot s: IndexSnapshot) throws -> (keys: [UInt64], scores: [Float]) {
+    /// The first stage's best `k` images of `s` with their prefilter scores, never one of `excluding`
+    /// (deleted images are always excluded).
+    public func firstStageCandidates(_ q: Query, k: Int, snapshot s: IndexSnapshot, excluding: Set<UInt64> = []) throws -> (keys: [UInt64], scores: [Float]) {
         try ensureResident(s)
-        let deleted = try s.deletedKeys()
+        let skip = try s.deletedKeys().union(excluding)
         switch firstStage {
         case .compact:
-            return try compact.candidates(q.prefilterVector, k: k, snapshot: s, excluding: deleted)
+            return try compact.candidates(q.prefilterVector, k: k, snapshot: s, excluding: skip)
         case .float32:
             var pf = prefilterScores(q, rows: s.count)
-            for d in deleted where d < UInt64(pf.count) { pf[Int(d)] = -.infinity }
-            let best = TopK.select(pf, k: k).filter { !deleted.contains(UInt64($0)) }
+            for d in skip where d < UInt64(pf.count) { pf[Int(d)] = -.infinity }
+            let best = TopK.select(pf, k: k).filter { !skip.contains(UInt64($0)) }
             return (best.map { UInt64($0) }, best.map { pf[$0] })
         }
     }
@@ -218,6 +260,8 @@ public final class Searcher: @unchecked Sendable {
                 let best = TopK.select(scores, k: top).filter { !deleted.contains(UInt64($0)) }
                 return try hits(best.map { UInt64($0) }, scores: best.map { scores[$0] }, prefilter: nil, snapshot: s)
             }
+            try ensureResident(s)
+            try requireIntactPrefilter(rows: s.count)
             let (cand, pf) = try firstStageCandidates(q, k: max(candidates, top), snapshot: s)
             let sc = try rerank(q, keys: cand, snapshot: s)
             let order = TopK.select(sc, k: top)
@@ -230,6 +274,8 @@ public final class Searcher: @unchecked Sendable {
         let s = try given ?? snapshot()
         defer { if given == nil { s.close() } }
         do {
+            try ensureResident(s)
+            try requireIntactPrefilter(rows: s.count)
             let (best, pf) = try firstStageCandidates(q, k: top, snapshot: s)
             return try hits(best, scores: pf, prefilter: pf, snapshot: s)
         } catch { throw wrap(error, s) }
@@ -238,13 +284,11 @@ public final class Searcher: @unchecked Sendable {
     /// Float prefilter scores of images `0 ..< rows` (rows <= the snapshots seen); with the compact
     /// first stage the float32 vectors are loaded on first use (studies and benchmarks only).
     public func prefilterScores(_ q: Query, rows: Int) -> [Float] {
-        lock.lock()
-        defer { lock.unlock() }
-        if resident.count < rows, let s = try? reader.snapshot() {
-            try? resident.extend(from: s)
+        if lock.read({ resident.count < rows }), let s = try? reader.snapshot() {
+            try? lock.write { if resident.count < rows { try extendResident(s) } }
             s.close()
         }
-        return resident.scores(q.prefilterVector, rows: min(rows, resident.count))
+        return lock.read { resident.scores(q.prefilterVector, rows: min(rows, resident.count)) }
     }
 
     /// SCAN scores of the images `keys` (decoded from `snapshot`, scored as one set).
@@ -293,7 +337,7 @@ public final class Searcher: @unchecked Sendable {
         return out
     }
 
-    private func hits(_ keys: [UInt64], scores: [Float], prefilter: [Float]?, snapshot s: IndexSnapshot) throws -> [SearchHit] {
+    func hits(_ keys: [UInt64], scores: [Float], prefilter: [Float]?, snapshot s: IndexSnapshot) throws -> [SearchHit] {
         try keys.enumerated().map { i, k in
             let md = try s.metadata(k)
             return SearchHit(rank: i + 1, id: md.id, score: scores[i], captions: md.captions, key: k, prefilterScore: prefilter?[i])

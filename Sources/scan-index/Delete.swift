@@ -11,7 +11,7 @@ struct Delete: ParsableCommand {
         nothing is deleted and the absent ids are named. Searches that started before the commit see their snapshot. \
         The freed pages are reused by later adds; `scan-index info` shows live and deleted counts.
 
-        Example: scan-index delete --name f30k-test --ids gone.txt
+        Example: scan-index delete --name f30k_test --ids gone.txt
         """)
 
     @OptionGroup var location: IndexLocationOptions

@@ -31,6 +31,7 @@ struct ScanSearch: ParsableCommand {
     @Flag(help: "One JSON object per query on one line.") var json = false
     @Option(help: "First stage: compact (4-bit codes, P/2 bytes per image in memory, shortlist rescored from the index) or float32 (every vector scanned).")
     var firstStage: Searcher.FirstStage = .compact
+    @Flag(help: "Leave out images with a corrupt record (named on stderr) instead of failing the query.") var skipCorrupt = false
 
     static func main() { runWithFastBLAS() }
 
@@ -71,8 +72,15 @@ struct ScanSearch: ParsableCommand {
     func answer(_ text: String, _ searcher: Searcher) throws {
         let q = try searcher.encode(text)
         if let w = q.warning { warn(w) }
-        let hits = prefilterOnly ? try searcher.prefilterSearch(q, top: top)
+        let hits: [SearchHit]
+        if skipCorrupt {
+            let run = try searcher.run(q, top: top, candidates: candidates, mode: prefilterOnly ? .prefilter : (exact ? .exact : .twoStage), skipCorrupt: true)
+            for s in run.skipped { warn("warning: skipped image \(s.id.map { "'\($0)'" } ?? "?") (key \(s.key)): corrupt record: \(s.reason); run `scan-index verify`") }
+            hits = run.hits
+        } else {
+            hits = prefilterOnly ? try searcher.prefilterSearch(q, top: top)
                                  : try searcher.search(q, top: top, candidates: candidates, exact: exact)
+        }
         print(json ? SearchOutput.jsonLine(query: text, hits: hits, unknownWords: q.unknownWords) : SearchOutput.text(query: text, hits: hits))
     }
 }

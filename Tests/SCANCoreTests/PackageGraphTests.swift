@@ -20,8 +20,9 @@ final class PackageGraphTests: XCTestCase {
             guard let name = line.firstMatch(of: #/name: "([^"]+)"/#)?.1 else { continue }
             var deps: Set<String> = []
             if let list = line.firstMatch(of: #/dependencies: \[([^\]]*)\]/#)?.1 {
-                for m in list.matches(of: #/"([^"]+)"|\.product\(name: "([^"]+)"|([A-Za-z]+)/#) {
-                    if let quoted = m.1 { deps.insert(String(quoted)) } else if let product = m.2 { deps.insert(String(product)) }
+                // A product first (its package name is not a dependency), then a quoted target, then an alias.
+                for m in list.matches(of: #/\.product\(name: "([^"]+)", package: "[^"]+"\)|"([^"]+)"|([A-Za-z]+)/#) {
+                    if let product = m.1 { deps.insert(String(product)) } else if let quoted = m.2 { deps.insert(String(quoted)) }
                     else if let alias = m.3, let real = aliases[String(alias)] { deps.insert(real) }
                 }
             }
