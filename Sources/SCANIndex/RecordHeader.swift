@@ -80,6 +80,13 @@ public struct RecordHeader: Sendable, Equatable {
         guard precision.supports(dim: dim), kind == .regions || !precision.isProductQuantized else {
             throw corrupt("precision \(precision.rawValue) cannot store \(kind) rows of dim \(dim)")
         }
+        // rows and dim come from the value: their product (times the value size) may overflow an Int,
+        // which `payloadBytes` would trap on. A value that large cannot be stored (payload is a u32).
+        let (count, countOverflow) = rows.multipliedReportingOverflow(by: dim)
+        let (valueBytes, bytesOverflow) = count.multipliedReportingOverflow(by: precision.bytesPerValue)
+        guard !countOverflow, !bytesOverflow, valueBytes <= Int(UInt32.max) else {
+            throw corrupt("header says \(rows) x \(dim) \(precision.rawValue) values, more than a record can hold")
+        }
         let expected = precision.payloadBytes(rows: rows, dim: dim)
         guard payload == expected else {
             throw corrupt("header says \(payload) payload bytes, \(rows) x \(dim) \(precision.rawValue) needs \(expected)")
