@@ -23,6 +23,7 @@ public struct RecordHeader: Sendable, Equatable {
     public static let version: UInt8 = 1
     static let flagCompressed: UInt8 = 1
     static let flagShuffled: UInt8 = 2
+    static let maxZstdExpansion = 32768
 
     public var kind: Kind
     public var precision: Precision
@@ -93,6 +94,12 @@ public struct RecordHeader: Sendable, Equatable {
         }
         guard h.compressed || stored == payload else {
             throw corrupt("uncompressed record stores \(stored) bytes for a \(payload)-byte payload")
+        }
+        // A zstd block takes at least 4 bytes (3 of header, 1 of RLE content) and holds at most 128 KiB,
+        // so no frame expands more than 32768-fold. A header claiming more is corrupt: refused here,
+        // before a reader sizes a buffer from it (a 60-byte value could otherwise ask for gigabytes).
+        guard !h.compressed || payload <= stored * maxZstdExpansion else {
+            throw corrupt("compressed record of \(stored) bytes claims a \(payload)-byte payload (zstd expands at most \(maxZstdExpansion)-fold)")
         }
         return h
     }

@@ -60,6 +60,29 @@ final class FuzzReplayTests: XCTestCase {
         }
     }
 
+    func testMetadataInputs() throws {
+        var decoded = 0
+        for input in try FuzzInputs.inputs("metadata") {
+            guard let first = input.bytes.first else { continue }
+            var value = Array(input.bytes.dropFirst())
+            if first & 1 == 1 && value.count >= ImageMetadata.headerSize {
+                value.withUnsafeMutableBytes { v in
+                    let sum = XXH64.checksum(head: UnsafeRawBufferPointer(rebasing: v[0..<8]),
+                                             body: UnsafeRawBufferPointer(rebasing: v[ImageMetadata.headerSize...]))
+                    v.storeBytes(of: sum.littleEndian, toByteOffset: 8, as: UInt64.self)
+                }
+            }
+            do {
+                _ = try value.withUnsafeBytes { try ImageMetadata.decode($0, key: input.name) }
+                XCTAssertFalse(input.isRegression, "\(input.name) decoded")
+                decoded += 1
+            } catch let error as IndexError {
+                guard case .corruptRecord = error else { return XCTFail("\(input.name): \(error)") }
+            }
+        }
+        XCTAssertGreaterThan(decoded, 0, "no metadata seed decodes")
+    }
+
     func testManifestInputs() throws {
         var parsed = 0
         for input in try FuzzInputs.inputs("manifest") {
@@ -71,28 +94,5 @@ final class FuzzReplayTests: XCTestCase {
             } catch is IndexError {}
         }
         XCTAssertGreaterThan(parsed, 0, "no manifest seed parses")
-    }
-
-    func testTSVInputs() throws {
-        var parsed = 0
-        for input in try FuzzInputs.inputs("tsv") {
-            let path = tmp + "/features.tsv"
-            try Data(input.bytes).write(to: URL(fileURLWithPath: path))
-            do {
-                let source = try TSVFeatureSource(path: path)
-                for i in 0..<source.count { _ = try source.item(at: i) }
-                XCTAssertFalse(input.isRegression, "\(input.name) parsed")
-                parsed += 1
-            } catch is IndexError {}
-        }
-        XCTAssertGreaterThan(parsed, 0, "no TSV seed parses")
-    }
-
-    func testCaptionInputsThroughTheFeatureSourceReader() throws {
-        for input in try FuzzInputs.inputs("captions") {
-            let path = tmp + "/test_caps.txt"
-            try Data(input.bytes).write(to: URL(fileURLWithPath: path))
-            do { _ = try SourceSupport.readLines(path) } catch is IndexError {}
-        }
     }
 }

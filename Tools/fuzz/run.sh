@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../.."
 root=$PWD
 out=$root/.build-fuzz
 fuzzdir=$root/Tools/fuzz
-targets=(npy safetensors config vocab captions tsv record manifest tokenizer)
+targets=(npy safetensors config vocab captions tsv record metadata manifest tokenizer)
 # The PyTorch checkpoint reader (branch ckpt) gets a target "checkpoint" here once it is on main:
 # add it to this list and write Tools/fuzz/targets/checkpoint.swift (README, "Adding a target").
 [ -f "$fuzzdir/targets/checkpoint.swift" ] && targets+=(checkpoint)
@@ -67,7 +67,8 @@ MAP
     if [ ! -f "$exe" ] || [ "$fuzzdir/targets/$t.swift" -nt "$exe" ] || [ -n "${stale:-}" ]; then
       echo "linking fuzz-$t"
       swiftc "${opt[@]}" $san "$fuzzdir/targets/$t.swift" "$fuzzdir/targets/FuzzSupport.swift" "${inc[@]}" \
-        "${objs[@]}" -lopenblas -llmdb -lzstd -o "$exe" 2>&1 | grep -v "Cannot export local symbol" || true
+        "${objs[@]}" -lopenblas -llmdb -lzstd -o "$exe.new" 2>&1 | grep -v "Cannot export local symbol" || true
+      mv "$exe.new" "$exe"  # a rename, so a target that is fuzzing now keeps its binary
     fi
   done
   if [ -n "${with_seeds:-}" ]; then

@@ -62,6 +62,12 @@ private func makeSeeds(_ dir: String) throws {
         put(dir, "record", "vector_\(precision.rawValue).bin", [1] + vector)
     }
 
+    // Image metadata records: with captions, boxes and size, and the bare minimum.
+    let full = ImageMetadata(id: "1000092795.jpg", source: "features.tsv", captions: ["Two young guys with shaggy hair.", "Ein Café"],
+                             boxes: values(8), imageWidth: 500, imageHeight: 375)
+    put(dir, "metadata", "full.bin", [1] + (try full.encoded()))
+    put(dir, "metadata", "bare.bin", [0] + (try ImageMetadata(id: "7", source: "test_ims.npy").encoded()))
+
     // The manifest: building and complete, mean and projection prefilters, with and without sources.
     let m1 = IndexManifest(modelFingerprint: "sha256:0123abcd", modelName: "f30k_t2i", embedDim: 1024, imgDim: 2048,
                            precision: .float16, prefilterKind: .mean, prefilterDim: 1024, prefilterPrecision: .float16,

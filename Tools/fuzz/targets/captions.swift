@@ -1,9 +1,9 @@
-// Caption files ({split}_caps.txt): the vocabulary builder's line reader (SCANModel/VocabularyBuilder.swift,
-// lines split at "\n", strict UTF-8) and the feature sources' caption reader (SourceSupport.readLines in
-// SCANIndex/FeatureSource.swift, "\r\n" or "\n", through the file's memory map).
+// Caption files ({split}_caps.txt, a source's captions, query files): the one caption reader
+// (SCANData/CaptionFile.swift, through the file's memory map) and the vocabulary builder's line reader
+// (SCANModel/VocabularyBuilder.swift: lines split at "\n", strict UTF-8, as vocab.py counts them).
 import Foundation
 @testable import SCANModel
-@testable import SCANIndex
+import SCANData
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzCaptions(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
@@ -13,8 +13,8 @@ public func fuzzCaptions(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         try builder.addCaptions(bytes: Array(bytes), path: "fuzz/train_caps.txt")
         _ = try builder.makeVocabulary()
     }
-    expectTypedError("captions", { $0 is IndexError }) {
-        _ = try withScratchFile(bytes, name: "caps.txt") { try SourceSupport.readLines($0) }
+    expectTypedError("captions", { $0 is DatasetError }) {
+        _ = try withScratchFile(bytes, name: "caps.txt") { try CaptionFile.read($0) }
     }
     return 0
 }

@@ -1,8 +1,8 @@
-// Bottom-up-attention TSV rows (SCANIndex/TSVFeatureSource.swift): fields, integers, base64 sizes,
-// then every row decoded (SCANIndex/Base64.swift) and checked. The reader's surface is a path and a
+// Bottom-up-attention TSV rows (SCANData/TSVFeatureSource.swift): fields, integers, base64 sizes,
+// then every row decoded (SCANData/Base64.swift) and checked. The reader's surface is a path and a
 // memory map, so the input is written to tmpfs. The raw bytes are also fed to the base64 decoder.
 import Foundation
-@testable import SCANIndex
+@testable import SCANData
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzTSV(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
@@ -12,7 +12,7 @@ public func fuzzTSV(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         _ = Base64.decode(bytes, into: out)
         out.deallocate()
     }
-    expectTypedError("tsv", { $0 is IndexError }) {
+    expectTypedError("tsv", { $0 is DatasetError }) {
         try withScratchFile(bytes, name: "features.tsv") { path in
             let source = try TSVFeatureSource(path: path)
             for i in 0..<min(source.count, 16) {
