@@ -4,8 +4,19 @@
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#define SCAN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #include <immintrin.h>
+#endif
+// ThreadSanitizer instruments the ifunc resolvers that target_clones generates; they run while the
+// dynamic loader relocates the binary, before the TSan runtime is set up, and crash it at load
+// (SIGSEGV in __tsan_func_entry called from scan_dot's resolver). A TSan build uses the default
+// clone only; every other build is unchanged.
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SCAN_UNDER_TSAN 1
+#endif
+#endif
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(SCAN_UNDER_TSAN)
+#define SCAN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define SCAN_CLONES
 #endif
