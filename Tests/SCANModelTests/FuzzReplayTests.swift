@@ -59,6 +59,19 @@ final class FuzzReplayTests: XCTestCase {
         XCTAssertGreaterThan(parsed, 0, "no caption seed parses")
     }
 
+    func testCheckpointInputs() throws {
+        var read = 0
+        for input in try FuzzInputs.inputs("checkpoint") {
+            do {
+                let checkpoint = try OriginalCheckpoint(bytes: input.bytes, file: input.name)
+                _ = try CheckpointConversion(checkpoint).modelConfig(file: input.name)
+                XCTAssertFalse(input.isRegression, "\(input.name) read")
+                read += 1
+            } catch is CheckpointError {} catch is ModelError {}
+        }
+        XCTAssertGreaterThan(read, 0, "no checkpoint seed reads")
+    }
+
     func testTokenizerInputs() throws {
         let vocabulary = try Vocabulary(words: ["a", "man", "dog"])
         var tokens = 0

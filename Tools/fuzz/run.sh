@@ -18,10 +18,7 @@ cd "$(dirname "$0")/../.."
 root=$PWD
 out=$root/.build-fuzz
 fuzzdir=$root/Tools/fuzz
-targets=(npy safetensors config vocab captions tsv record metadata manifest tokenizer)
-# The PyTorch checkpoint reader (branch ckpt) gets a target "checkpoint" here once it is on main:
-# add it to this list and write Tools/fuzz/targets/checkpoint.swift (README, "Adding a target").
-[ -f "$fuzzdir/targets/checkpoint.swift" ] && targets+=(checkpoint)
+targets=(npy safetensors config vocab captions tsv record metadata manifest tokenizer checkpoint)
 
 san="-sanitize=fuzzer,address"
 opt=(-O -g -enable-testing -parse-as-library -Xcc -Wno-everything)
@@ -32,7 +29,7 @@ modules=(SCANCore)
 modules+=(SCANModel SCANIndex)
 
 build() {
-  mkdir -p "$out/mods" "$out/obj" "$out/bin" "$out/CSCANKernels"
+  mkdir -p "$out/mods" "$out/obj" "$out/bin" "$out/CSCANKernels" "$out/logs"
   cat > "$out/CSCANKernels/module.modulemap" <<MAP
 module CSCANKernels {
     umbrella "$root/Sources/CSCANKernels/include"
@@ -51,13 +48,15 @@ MAP
   done
   for m in "${modules[@]}"; do
     local o="$out/obj/$m.o"
-    local newest
-    newest=$(ls -t Sources/"$m"/*.swift | head -n 1)
+    local srcs newest
+    mapfile -t srcs < <(find Sources/"$m" -name '*.swift' | sort)  # SCANModel/Checkpoint is a subfolder
+    newest=$(ls -t "${srcs[@]}" | head -n 1)
     if [ ! -f "$o" ] || [ "$newest" -nt "$o" ] || [ -n "${stale:-}" ]; then
       echo "compiling $m"
-      swiftc "${opt[@]}" $san -wmo -module-name "$m" -c Sources/"$m"/*.swift "${inc[@]}" \
-        -emit-module -emit-module-path "$out/mods/$m.swiftmodule" -o "$o" 2>&1 | grep -v "warning:" || true
-      [ -f "$o" ] && [ "$o" -nt "$newest" ] || { echo "compiling $m failed"; exit 1; }
+      swiftc "${opt[@]}" $san -wmo -module-name "$m" -c "${srcs[@]}" "${inc[@]}" \
+        -emit-module -emit-module-path "$out/mods/$m.swiftmodule" -o "$o" > "$out/logs/compile-$m.log" 2>&1 \
+        || { grep -v "warning:" "$out/logs/compile-$m.log"; echo "compiling $m failed"; exit 1; }
+      touch "$o"
       stale=1  # dependents must be rebuilt
     fi
     objs+=("$o")
