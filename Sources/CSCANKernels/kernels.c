@@ -4,8 +4,19 @@
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#define SCAN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #include <immintrin.h>
+#endif
+// ThreadSanitizer instruments the ifunc resolvers that target_clones generates; they run while the
+// dynamic loader relocates the binary, before the TSan runtime is set up, and crash it at load
+// (SIGSEGV in __tsan_func_entry called from scan_dot's resolver). A TSan build uses the default
+// clone only; every other build is unchanged.
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SCAN_UNDER_TSAN 1
+#endif
+#endif
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(SCAN_UNDER_TSAN)
+#define SCAN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define SCAN_CLONES
 #endif
@@ -28,15 +39,22 @@ int scan_cpu_has_avx2(void) {
 #endif
 }
 
+// Read by every scoring thread: relaxed atomics (plain loads and stores on x86-64), so the lazy
+// detection, where every thread computes the same value, is not a data race (ThreadSanitizer).
 static int forced_build = -1;
 
-void scan_force_vector_build(int build) { forced_build = build; }
+void scan_force_vector_build(int build) { __atomic_store_n(&forced_build, build, __ATOMIC_RELAXED); }
 
 int scan_vector_build(void) {
-    static int detected = -1;  // a benign race: every thread computes the same value
-    if (forced_build >= 0) return forced_build;
-    if (detected < 0) detected = scan_cpu_has_avx2();
-    return detected;
+    static int detected = -1;
+    int forced = __atomic_load_n(&forced_build, __ATOMIC_RELAXED);
+    if (forced >= 0) return forced;
+    int d = __atomic_load_n(&detected, __ATOMIC_RELAXED);
+    if (d < 0) {
+        d = scan_cpu_has_avx2();
+        __atomic_store_n(&detected, d, __ATOMIC_RELAXED);
+    }
+    return d;
 }
 
 static inline float half_to_float(uint16_t h) {
@@ -128,12 +146,14 @@ static void f32_to_f16_f16c(const float *src, uint16_t *dst, size_t n) {
 }
 
 static int has_f16c(void) {
-    static int cached = -1;
-    if (cached < 0) {
+    static int cached = -1;  // relaxed atomic, as in scan_vector_build
+    int c = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (c < 0) {
         __builtin_cpu_init();
-        cached = (__builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx")) ? 1 : 0;
+        c = (__builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx")) ? 1 : 0;
+        __atomic_store_n(&cached, c, __ATOMIC_RELAXED);
     }
-    return cached;
+    return c;
 }
 #endif
 

@@ -27,7 +27,25 @@ public final class NPYArray: @unchecked Sendable {
     public init(path: String) throws {
         self.path = path
         mapped = try MappedFile(path: path)
-        let bytes = mapped.bytes
+        let layout = try NPYArray.parseHeader(mapped.bytes, file: path)
+        dtype = layout.dtype
+        shape = layout.shape
+        headerVersion = layout.headerVersion
+        dataOffset = layout.dataOffset
+    }
+
+    /// What the header of an npy file says, checked against the file's size.
+    struct Layout: Equatable {
+        var dtype: NPYDType
+        var shape: [Int]
+        var headerVersion: Int
+        var dataOffset: Int
+        var dataBytes: Int
+    }
+
+    /// Parses and checks the header of an npy file's `bytes` (the whole file); `file` names it in errors.
+    /// Every size is computed with checked arithmetic: a header is outside input.
+    static func parseHeader(_ bytes: UnsafeRawBufferPointer, file path: String) throws -> Layout {
         let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
         guard bytes.count >= 10, Array(bytes[0..<6]) == magic else {
             throw FormatError.badHeader(file: path, reason: "not an npy file (magic \\x93NUMPY missing)")
@@ -46,7 +64,6 @@ public final class NPYArray: @unchecked Sendable {
         default:
             throw FormatError.badHeader(file: path, reason: "unsupported npy version \(major)")
         }
-        headerVersion = major
         guard bytes.count >= start + headerLen else {
             throw FormatError.truncated(file: path, expectedBytes: start + headerLen, foundBytes: bytes.count)
         }
@@ -60,13 +77,25 @@ public final class NPYArray: @unchecked Sendable {
         if parsed.fortranOrder {
             throw FormatError.badHeader(file: path, reason: "fortran_order arrays are not supported (save with C order)")
         }
-        dtype = dt
-        shape = parsed.shape
-        dataOffset = start + headerLen
-        let need = dataOffset + shape.reduce(1, *) * dt.byteSize
-        if bytes.count < need {
-            throw FormatError.truncated(file: path, expectedBytes: need, foundBytes: bytes.count)
+        let dataOffset = start + headerLen
+        // The byte count of the data, and of every dimension's extent, must fit an Int: the product of
+        // the non-zero dimensions times the element size is checked, so callers may multiply any
+        // subset of the dimensions (with the element size) without overflow.
+        var dataBytes = dt.byteSize
+        for d in parsed.shape where d > 0 {
+            let (p, overflow) = dataBytes.multipliedReportingOverflow(by: d)
+            guard !overflow else {
+                throw FormatError.invalidValue(file: path, field: "shape",
+                                               reason: "\(parsed.shape) x \(dt.byteSize) bytes overflows a 64-bit size")
+            }
+            dataBytes = p
         }
+        if parsed.shape.contains(0) { dataBytes = 0 }
+        let (need, overflow) = dataOffset.addingReportingOverflow(dataBytes)
+        if overflow || bytes.count < need {
+            throw FormatError.truncated(file: path, expectedBytes: overflow ? Int.max : need, foundBytes: bytes.count)
+        }
+        return Layout(dtype: dt, shape: parsed.shape, headerVersion: major, dataOffset: dataOffset, dataBytes: dataBytes)
     }
 
     /// Converts `count` elements starting at flat index `offset` to float32 into `dst`.

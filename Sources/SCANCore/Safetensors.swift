@@ -62,10 +62,11 @@ public struct SafetensorsFile: Sendable {
         guard bytes.count >= 8 else { throw FormatError.truncated(file: path, expectedBytes: 8, foundBytes: bytes.count) }
         var n: UInt64 = 0
         memcpy(&n, bytes.baseAddress!, 8)
-        let headerLen = Int(UInt64(littleEndian: n))
-        guard headerLen < 100_000_000 else {
-            throw FormatError.badHeader(file: path, reason: "header length \(headerLen) is not plausible")
+        // Checked before the conversion to Int: a length of 2^63 or more would trap there.
+        guard UInt64(littleEndian: n) < 100_000_000 else {
+            throw FormatError.badHeader(file: path, reason: "header length \(UInt64(littleEndian: n)) is not plausible")
         }
+        let headerLen = Int(UInt64(littleEndian: n))
         guard bytes.count >= 8 + headerLen else {
             throw FormatError.truncated(file: path, expectedBytes: 8 + headerLen, foundBytes: bytes.count)
         }
@@ -99,8 +100,12 @@ public struct SafetensorsFile: Sendable {
             guard shape.count == shapeAny.count, shape.allSatisfy({ $0 >= 0 }), offs.count == 2 else {
                 throw FormatError.badHeader(file: path, reason: "tensor '\(name)' has a malformed shape or data_offsets")
             }
-            let need = shape.reduce(1, *) * dtype.byteSize
-            guard offs[0] >= 0, offs[1] - offs[0] == need else {
+            // Sizes from the header are checked for overflow: offsets must lie in the data, and the
+            // shape's byte count must equal their difference.
+            guard let need = SafetensorsFile.byteCount(shape: shape, elementSize: dtype.byteSize) else {
+                throw FormatError.invalidValue(file: path, field: "\(name).shape", reason: "\(shape) x \(dtype.byteSize) bytes overflows a 64-bit size")
+            }
+            guard offs[0] >= 0, offs[1] >= offs[0], offs[1] - offs[0] == need else {
                 throw FormatError.badHeader(file: path, reason: "tensor '\(name)': data_offsets \(offs) do not hold \(shape) x \(dtype.rawValue)")
             }
             guard offs[1] <= dataLen else {
@@ -111,6 +116,17 @@ public struct SafetensorsFile: Sendable {
         }
         self.metadata = metadata
         self.entries = entries
+    }
+
+    /// The product of `shape` times `elementSize`, nil when it overflows.
+    static func byteCount(shape: [Int], elementSize: Int) -> Int? {
+        var total = elementSize
+        for d in shape {
+            let (p, overflow) = total.multipliedReportingOverflow(by: d)
+            if overflow { return nil }
+            total = p
+        }
+        return total
     }
 
     public func entry(_ name: String) throws -> SafetensorsEntry {

@@ -33,7 +33,7 @@ public enum PrecompLayout {
     /// counts fit neither.
     public static func captionsPerRow(images: Int, captions: Int) -> Int? {
         if images == captions { return 1 }
-        if images * 5 == captions { return 5 }
+        if captions % 5 == 0 && captions / 5 == images { return 5 }  // images * 5 may overflow
         return nil
     }
 

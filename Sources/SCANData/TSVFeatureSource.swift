@@ -70,8 +70,9 @@ public final class TSVFeatureSource: FeatureSource {
             guard let boxBytes = Base64.decodedLength(UnsafeRawBufferPointer(rebasing: bytes[boxes])) else {
                 throw DatasetError.malformedLine(file: path, line: number, reason: "boxes: base64 length \(boxes.count) is not a multiple of 4 (truncated?)")
             }
-            guard boxBytes == nb * 16 else {
-                throw DatasetError.malformedLine(file: path, line: number, reason: "boxes: expected \(nb) x 4 float32 = \(nb * 16) bytes, found \(boxBytes)")
+            // Divided, not multiplied: num_boxes is read from the line and nb * 16 may overflow.
+            guard boxBytes % 16 == 0, boxBytes / 16 == nb else {
+                throw DatasetError.malformedLine(file: path, line: number, reason: "boxes: expected \(nb) x 4 float32 (16 bytes each), found \(boxBytes) bytes")
             }
             guard let featBytes = Base64.decodedLength(UnsafeRawBufferPointer(rebasing: bytes[feats])) else {
                 throw DatasetError.malformedLine(file: path, line: number, reason: "features: base64 length \(feats.count) is not a multiple of 4 (truncated?)")

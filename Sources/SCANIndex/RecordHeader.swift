@@ -23,6 +23,7 @@ public struct RecordHeader: Sendable, Equatable {
     public static let version: UInt8 = 1
     static let flagCompressed: UInt8 = 1
     static let flagShuffled: UInt8 = 2
+    static let maxZstdExpansion = 32768
 
     public var kind: Kind
     public var precision: Precision
@@ -80,12 +81,25 @@ public struct RecordHeader: Sendable, Equatable {
         guard precision.supports(dim: dim), kind == .regions || !precision.isProductQuantized else {
             throw corrupt("precision \(precision.rawValue) cannot store \(kind) rows of dim \(dim)")
         }
+        // rows and dim come from the value: their product (times the value size) may overflow an Int,
+        // which `payloadBytes` would trap on. A value that large cannot be stored (payload is a u32).
+        let (count, countOverflow) = rows.multipliedReportingOverflow(by: dim)
+        let (valueBytes, bytesOverflow) = count.multipliedReportingOverflow(by: precision.bytesPerValue)
+        guard !countOverflow, !bytesOverflow, valueBytes <= Int(UInt32.max) else {
+            throw corrupt("header says \(rows) x \(dim) \(precision.rawValue) values, more than a record can hold")
+        }
         let expected = precision.payloadBytes(rows: rows, dim: dim)
         guard payload == expected else {
             throw corrupt("header says \(payload) payload bytes, \(rows) x \(dim) \(precision.rawValue) needs \(expected)")
         }
         guard h.compressed || stored == payload else {
             throw corrupt("uncompressed record stores \(stored) bytes for a \(payload)-byte payload")
+        }
+        // A zstd block takes at least 4 bytes (3 of header, 1 of RLE content) and holds at most 128 KiB,
+        // so no frame expands more than 32768-fold. A header claiming more is corrupt: refused here,
+        // before a reader sizes a buffer from it (a 60-byte value could otherwise ask for gigabytes).
+        guard !h.compressed || payload <= stored * maxZstdExpansion else {
+            throw corrupt("compressed record of \(stored) bytes claims a \(payload)-byte payload (zstd expands at most \(maxZstdExpansion)-fold)")
         }
         return h
     }

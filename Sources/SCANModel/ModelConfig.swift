@@ -106,6 +106,11 @@ public struct ModelConfig: Equatable, Sendable {
 
     public static func load(path: String) throws -> ModelConfig {
         guard let data = FileManager.default.contents(atPath: path) else { throw ModelError.missingFile(path: path) }
+        return try parse(data, file: path)
+    }
+
+    /// Parses the bytes of a config.json; `file` names it in errors.
+    static func parse(_ data: Data, file path: String) throws -> ModelConfig {
         guard case let .object(obj)? = try? JSONValue.parse(data) else {
             throw ModelError.invalidOption(file: path, field: "(file)", reason: "not a JSON object")
         }

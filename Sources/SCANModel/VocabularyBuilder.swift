@@ -69,7 +69,11 @@ public struct VocabularyBuilder: Sendable {
                 ? "no such file" : (isDirectory.boolValue ? "it is a directory" : "\(error)")
             throw VocabularyError.unreadableFile(path: path, reason: reason)
         }
-        let bytes = [UInt8](data)
+        try addCaptions(bytes: [UInt8](data), path: path)
+    }
+
+    /// Counts every line of a caption file's bytes; `path` names the file in errors.
+    mutating func addCaptions(bytes: [UInt8], path: String) throws {
         var lineNumber = 0
         var start = 0
         while start < bytes.count {
