@@ -10,11 +10,13 @@ import PackageDescription
 //   SCANIndex       -> SCANCore, CLMDB, CZstd                                LMDB environment, record codec, writer, reader
 //   SCANSearch      -> SCANIndex, SCANModel, SCANData, SCANCore, CSCANKernels   index builder, prefilter + re-rank searcher
 //   SCANTraining    -> SCANModel, SCANData, SCANCore, CSCANKernels           backward passes, loss, Adam, trainer, evaluation, prefilter fitting
+//   SCANServe       -> SCANSearch, SCANIndex, Hummingbird, Prometheus        the search service: routes, JSON types, metrics, page
 //   SCANCommandLine -> SCANCore, ArgumentParser                              the tools' shared entry point and options
 //   SCANSynthetic   -> SCANTraining, SCANData, SCANCore                      (not a product) demo world, generated collections, random models
 //   SCANBenchmarks  -> SCANSearch, SCANTraining, SCANSynthetic, SCANIndex, SCANModel, SCANData, SCANCore, CSCANKernels   (not a product)
 //   scan-data       -> SCANData, SCANCommandLine, ArgumentParser
 //   scan-index, scan-search -> SCANSearch, SCANCommandLine, ArgumentParser
+//   scan-serve      -> SCANServe, SCANSearch, SCANCommandLine, Hummingbird, ArgumentParser
 //   scan-train, scan-eval, scan-prefilter -> SCANTraining, SCANCommandLine, ArgumentParser
 //   scan-vocab      -> SCANTraining, ArgumentParser
 //   scan-bench      -> SCANBenchmarks, SCANSearch, SCANCommandLine, ArgumentParser      (Tools/)
@@ -31,9 +33,11 @@ let package = Package(
         .library(name: "SCANIndex", targets: ["SCANIndex"]),
         .library(name: "SCANSearch", targets: ["SCANSearch"]),
         .library(name: "SCANTraining", targets: ["SCANTraining"]),
+        .library(name: "SCANServe", targets: ["SCANServe"]),
         .executable(name: "scan-data", targets: ["scan-data"]),
         .executable(name: "scan-index", targets: ["scan-index"]),
         .executable(name: "scan-search", targets: ["scan-search"]),
+        .executable(name: "scan-serve", targets: ["scan-serve"]),
         .executable(name: "scan-train", targets: ["scan-train"]),
         .executable(name: "scan-eval", targets: ["scan-eval"]),
         .executable(name: "scan-vocab", targets: ["scan-vocab"]),
@@ -43,6 +47,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // System libraries (Debian: libopenblas-dev, liblmdb-dev, libzstd-dev).
@@ -60,6 +66,8 @@ let package = Package(
         .target(name: "SCANSearch", dependencies: ["SCANIndex", "SCANModel", "SCANData", "SCANCore", "CSCANKernels"]),
         .target(name: "SCANTraining", dependencies: ["SCANModel", "SCANData", "SCANCore", "CSCANKernels"]),
         .target(name: "SCANCommandLine", dependencies: ["SCANCore", argumentParser]),
+        // The search service (scan-serve): routes, request/response types, metrics, the page.
+        .target(name: "SCANServe", dependencies: ["SCANSearch", "SCANIndex", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Prometheus", package: "swift-prometheus")]),
 
         // Not products: the synthetic demo world and the benchmarks.
         .target(name: "SCANSynthetic", dependencies: ["SCANTraining", "SCANData", "SCANCore"]),
@@ -69,6 +77,7 @@ let package = Package(
         .executableTarget(name: "scan-data", dependencies: ["SCANData", "SCANCommandLine", argumentParser]),
         .executableTarget(name: "scan-index", dependencies: ["SCANSearch", "SCANCommandLine", argumentParser]),
         .executableTarget(name: "scan-search", dependencies: ["SCANSearch", "SCANCommandLine", argumentParser]),
+        .executableTarget(name: "scan-serve", dependencies: ["SCANServe", "SCANSearch", "SCANCommandLine", .product(name: "Hummingbird", package: "hummingbird"), argumentParser]),
         .executableTarget(name: "scan-train", dependencies: ["SCANTraining", "SCANCommandLine", argumentParser]),
         .executableTarget(name: "scan-eval", dependencies: ["SCANTraining", "SCANCommandLine", argumentParser]),
         .executableTarget(name: "scan-vocab", dependencies: ["SCANTraining", argumentParser]),
@@ -85,5 +94,6 @@ let package = Package(
         .testTarget(name: "SCANIndexTests", dependencies: ["SCANIndex", "CZstd", "TestSupport"]),
         .testTarget(name: "SCANSearchTests", dependencies: ["SCANSearch", "SCANTraining", "SCANSynthetic", "SCANBenchmarks", "TestSupport"]),
         .testTarget(name: "SCANTrainingTests", dependencies: ["SCANTraining", "SCANSynthetic", "TestSupport"]),
+        .testTarget(name: "SCANServeTests", dependencies: ["SCANServe", "SCANSearch", "SCANIndex", "SCANSynthetic", "SCANTraining", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")]),
     ]
 )

@@ -5,11 +5,19 @@
 # already exists, so a second run only searches.
 #
 #   Tools/demo.sh ["a dog on a beach"] [scan-search options...]
+#   Tools/demo.sh --serve [port]      the same, then scan-serve on the demo index (page with pictures)
 #
 # Sizes (chosen so that training takes a few minutes on 2 cores): 3000/200/500 images of
 # 36 regions x 512 dims; embed_size 256, word_dim 128, bi-GRU, t2i LogSumExp, max_violation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+SERVE=0
+PORT=8080
+if [ "${1:-}" = "--serve" ]; then
+  SERVE=1
+  shift
+  if [ -n "${1:-}" ]; then PORT="$1"; shift; fi
+fi
 QUERY="${1:-a dog on a beach}"
 shift || true
 DEMO=demo
@@ -25,8 +33,11 @@ t=$(date +%s); bash Tools/install-deps.sh; elapsed "libraries" "$t"
 stage "2/6 release build"
 t=$(date +%s)
 newest_source=$(find Package.swift Sources Tools -newer "$B/scan-search" -name '*.swift' -o -newer "$B/scan-search" -name '*.c' -o -newer "$B/scan-search" -name '*.h' 2>/dev/null | head -n 1 || true)
-if [ ! -x "$B/scan-search" ] || [ -n "$newest_source" ]; then
-  swift build -c release
+PRODUCTS="scan-demo-world scan-train scan-prefilter scan-index scan-search"
+[ "$SERVE" = 0 ] || PRODUCTS="$PRODUCTS scan-serve"
+if [ ! -x "$B/scan-search" ] || [ -n "$newest_source" ] || { [ "$SERVE" = 1 ] && [ ! -x "$B/scan-serve" ]; }; then
+  # Only the tools the demo runs (scan-serve, with its HTTP stack, only for --serve).
+  for p in $PRODUCTS; do swift build -c release --product "$p"; done
 else
   echo "   up to date" >&2
 fi
@@ -34,6 +45,11 @@ elapsed "build" "$t"
 
 stage "3/6 synthetic demo world (NOT real data) -> $DEMO/world"
 t=$(date +%s)
+if [ -f "$DEMO/world/world.json" ] && [ ! -f "$DEMO/world/images/NOTICE.txt" ]; then
+  # A world from before the showcase scenes and pictures: its test split differs, start again.
+  echo "   older demo world without pictures: regenerating it (and the model and index)" >&2
+  rm -rf "$DEMO" Indexes/demo
+fi
 if [ ! -f "$DEMO/world/world.json" ]; then
   "$B/scan-demo-world" --out "$DEMO/world" --seed 1 --train 3000 --dev 200 --test 500 --regions 36 --img-dim 512
 else
@@ -71,3 +87,9 @@ stage "6/6 scan-search \"$QUERY\" (synthetic demo world)"
 t=$(date +%s)
 "$B/scan-search" "$QUERY" --index Indexes/demo "$@"
 elapsed "search" "$t"
+
+if [ "$SERVE" = 1 ]; then
+  stage "serving Indexes/demo with scan-serve (Ctrl-C stops it)"
+  echo "   open http://127.0.0.1:$PORT/?q=$(printf '%s' "$QUERY" | sed 's/ /+/g') (pictures: $DEMO/world/images, synthetic)" >&2
+  exec "$B/scan-serve" --index Indexes/demo --image-dir "$DEMO/world/images" --port "$PORT"
+fi

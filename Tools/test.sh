@@ -10,6 +10,14 @@ trap 'rm -f "$log"' EXIT
 set +e
 swift test --skip-build --disable-swift-testing "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+# scan-serve from outside: a real browser on its page and schemathesis on its API (skipped when
+# only some tests were asked for).
+web=0
+if [ $# -eq 0 ]; then
+  bash Tools/web-test.sh .build/debug 2>&1 | tee -a "$log"
+  web=${PIPESTATUS[0]}
+  [ "$web" -eq 0 ] || echo "web tests (browser, schemathesis) FAILED" >&2
+fi
 set -e
 # One plain closing line: the XCTest totals of the whole run.
 summary=$(grep -E "Executed [0-9]+ tests?, with" "$log" | tail -n 1)
@@ -19,4 +27,5 @@ if [ -n "$summary" ]; then
   skipped=$(grep -oE "[0-9]+ tests? skipped" <<<"$summary" | grep -oE "[0-9]+" || echo 0)
   echo "$((total - failed - skipped)) passed, $failed failed, $skipped skipped"
 fi
+[ "$status" -ne 0 ] || status=$web
 exit "$status"

@@ -49,7 +49,11 @@ public final class Searcher: @unchecked Sendable {
     public let manifest: IndexManifest
     public let resident: ResidentPrefilter
     private let tokenizer = Tokenizer()
-    private let lock = NSLock()
+    /// Guards `resident`: extending it to a newer commit is exclusive, scoring is shared, so
+    /// concurrent queries never take turns over the first-stage scan.
+    private let lock = ReadWriteLock()
+    /// Rows of `resident` loaded as zeros because their stored vector is corrupt (under `lock`).
+    private var corruptPrefilter: [UInt64: String] = [:]
 
     /// Opens the index at `index`: checks its model copy against the manifest and loads the prefilter
     /// vectors. An index still being built (or interrupted) is searched as of its last commit.
@@ -84,17 +88,41 @@ public final class Searcher: @unchecked Sendable {
     /// A snapshot of the newest commit, with the resident prefilter extended to it.
     public func snapshot() throws -> IndexSnapshot {
         let s = try reader.snapshot()
-        lock.lock()
-        defer { lock.unlock() }
-        do { try resident.extend(from: s) } catch { throw wrap(error, s) }
+        do { try ensureResident(s) } catch { throw wrap(error, s) }
         return s
     }
 
     /// Extends the resident prefilter to `s` (a snapshot not taken through `snapshot()`).
+    /// A corrupt prefilter vector does not stop the extension: its row is loaded as zeros and
+    /// remembered, and every search over it reports it (`corruptPrefilterRows`).
     func ensureResident(_ s: IndexSnapshot) throws {
-        lock.lock()
-        defer { lock.unlock() }
-        try resident.extend(from: s)
+        if lock.read({ resident.count >= s.count }) { return }
+        try lock.write {
+            let start = resident.count
+            guard start < s.count else { return }
+            do { try resident.extend(from: s) } catch IndexError.corruptRecord {
+                // Row by row from where the batch failed, so that one bad record costs one row.
+                for key in resident.count..<s.count {
+                    do { resident.append(rows: try s.prefilter(UInt64(key))) } catch let e as IndexError {
+                        guard case let .corruptRecord(_, _, reason) = e else { throw e }
+                        corruptPrefilter[UInt64(key)] = reason
+                        resident.append(rows: [Float](repeating: 0, count: resident.dim))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Keys (below `rows`) whose prefilter vector is corrupt, with the reason.
+    func corruptPrefilterRows(below rows: Int) -> [(key: UInt64, reason: String)] {
+        lock.read { corruptPrefilter.filter { $0.key < UInt64(rows) }.map { ($0.key, $0.value) }.sorted { $0.key < $1.key } }
+    }
+
+    /// Throws the first corrupt prefilter vector below `rows` (the searches that do not skip corrupt images).
+    func requireIntactPrefilter(rows: Int) throws {
+        if let first = corruptPrefilterRows(below: rows).first {
+            throw IndexError.corruptRecord(database: reader.databases.prefilter.name, key: String(first.key), reason: first.reason)
+        }
     }
 
     /// An encoded text query.
@@ -176,6 +204,7 @@ public final class Searcher: @unchecked Sendable {
                 return try hits(best.map { UInt64($0) }, scores: best.map { scores[$0] }, prefilter: nil, snapshot: s)
             }
             try ensureResident(s)
+            try requireIntactPrefilter(rows: s.count)
             let pf = prefilterScores(q, rows: s.count)
             let cand = TopK.select(pf, k: max(candidates, top)).map { UInt64($0) }
             let sc = try rerank(q, keys: cand, snapshot: s)
@@ -190,6 +219,7 @@ public final class Searcher: @unchecked Sendable {
         defer { if given == nil { s.close() } }
         do {
             try ensureResident(s)
+            try requireIntactPrefilter(rows: s.count)
             let pf = prefilterScores(q, rows: s.count)
             let best = TopK.select(pf, k: top)
             return try hits(best.map { UInt64($0) }, scores: best.map { pf[$0] }, prefilter: best.map { pf[$0] }, snapshot: s)
@@ -198,9 +228,7 @@ public final class Searcher: @unchecked Sendable {
 
     /// Prefilter scores of images `0 ..< rows` (rows <= the resident count).
     public func prefilterScores(_ q: Query, rows: Int) -> [Float] {
-        lock.lock()
-        defer { lock.unlock() }
-        return resident.scores(q.prefilterVector, rows: rows)
+        lock.read { resident.scores(q.prefilterVector, rows: rows) }
     }
 
     /// SCAN scores of the images `keys` (decoded from `snapshot`, scored as one set).
@@ -247,7 +275,7 @@ public final class Searcher: @unchecked Sendable {
         return out
     }
 
-    private func hits(_ keys: [UInt64], scores: [Float], prefilter: [Float]?, snapshot s: IndexSnapshot) throws -> [SearchHit] {
+    func hits(_ keys: [UInt64], scores: [Float], prefilter: [Float]?, snapshot s: IndexSnapshot) throws -> [SearchHit] {
         try keys.enumerated().map { i, k in
             let md = try s.metadata(k)
             return SearchHit(rank: i + 1, id: md.id, score: scores[i], captions: md.captions, key: k, prefilterScore: prefilter?[i])

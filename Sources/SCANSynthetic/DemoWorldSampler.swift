@@ -41,7 +41,49 @@ struct DemoWorldSampler: Sendable {
                 out.append(image)
             }
         }
+        if split == .test { placeShowcase(in: &out, split: split) }
         return out
+    }
+
+    // MARK: - Showcase
+
+    /// The scene and main object of the README's query "a dog on a beach".
+    static let showcase = (object: "dog", scene: "beach")
+
+    /// Number of showcase images in a test split of `count` images: a few, so that the README's
+    /// query has true answers among the test images however the rest were drawn (none when the
+    /// split is too small to spare them).
+    static func showcaseCount(images count: Int) -> Int { count < 10 ? 0 : min(6, max(3, count / 50)) }
+
+    /// Replaces single images spread over the split with dogs on a beach (each with its own
+    /// attribute, action, companion and clutter).
+    func placeShowcase(in images: inout [DemoWorldImage], split: DemoWorldSplit) {
+        let singles = images.indices.filter { images[$0].partner == nil }
+        let n = min(singles.count, Self.showcaseCount(images: images.count))
+        guard n > 0,
+              let scene = catalog.index(of: Self.showcase.scene, kind: .scene),
+              let dog = catalog.index(of: Self.showcase.object, kind: .object) else { return }
+        for j in 0..<n {
+            let row = singles[j * singles.count / n]
+            var rng = DemoWorldRandom(seed: seed, split.streamID, UInt64(row), 5)
+            let rule = catalog.objectRules[dog]
+            var main = DemoWorldObject(name: Self.showcase.object)
+            if !rule.attributes.isEmpty && rng.chance(0.75) { main.attribute = catalog.attributes[rng.pick(rule.attributes)].name }
+            let actions = plainActions(dog, scene: scene)
+            if !actions.isEmpty && rng.chance(0.7) { main.action = catalog.actions[rng.pick(actions)].name }
+            var objects = [main]
+            let others = objectsFitting(scene: scene).filter { $0 != dog }
+            if !others.isEmpty && rng.chance(0.4) {
+                let o = rng.pick(others)
+                var second = DemoWorldObject(name: catalog.objects[o].name)
+                let attrs = catalog.objectRules[o].attributes
+                if !attrs.isEmpty && rng.chance(0.6) { second.attribute = catalog.attributes[rng.pick(attrs)].name }
+                objects.append(second)
+            }
+            var image = DemoWorldImage(scene: Self.showcase.scene, objects: objects)
+            image.clutter = sampleClutter(&rng, excluding: objects.map(\.name))
+            images[row] = image
+        }
     }
 
     // MARK: - Single images

@@ -29,6 +29,7 @@ struct ScanSearch: ParsableCommand {
     @Flag(help: "Score every image with SCAN (slow, exact).") var exact = false
     @Flag(help: "Rank by the prefilter alone (no re-ranking; scores are prefilter cosines).") var prefilterOnly = false
     @Flag(help: "One JSON object per query on one line.") var json = false
+    @Flag(help: "Leave out images with a corrupt record (named on stderr) instead of failing the query.") var skipCorrupt = false
 
     static func main() { runWithFastBLAS() }
 
@@ -69,8 +70,15 @@ struct ScanSearch: ParsableCommand {
     func answer(_ text: String, _ searcher: Searcher) throws {
         let q = try searcher.encode(text)
         if let w = q.warning { warn(w) }
-        let hits = prefilterOnly ? try searcher.prefilterSearch(q, top: top)
+        let hits: [SearchHit]
+        if skipCorrupt {
+            let run = try searcher.run(q, top: top, candidates: candidates, mode: prefilterOnly ? .prefilter : (exact ? .exact : .twoStage), skipCorrupt: true)
+            for s in run.skipped { warn("warning: skipped image \(s.id.map { "'\($0)'" } ?? "?") (key \(s.key)): corrupt record: \(s.reason); run `scan-index verify`") }
+            hits = run.hits
+        } else {
+            hits = prefilterOnly ? try searcher.prefilterSearch(q, top: top)
                                  : try searcher.search(q, top: top, candidates: candidates, exact: exact)
+        }
         print(json ? SearchOutput.jsonLine(query: text, hits: hits, unknownWords: q.unknownWords) : SearchOutput.text(query: text, hits: hits))
     }
 }

@@ -12,7 +12,8 @@ struct ScanDemoWorld: ParsableCommand {
         discussion: """
             The features are made from random concept prototypes and the captions from templates: this \
             is not Flickr30K. Writes {train,dev,test}_ims.npy, {train,dev,test}_caps.txt, vocab.json, \
-            demo_precomp_vocab.json and world.json (settings and the test images' ground truth). The \
+            demo_precomp_vocab.json, world.json (settings and the test images' ground truth) and images/{row}.svg \
+            (a picture of each test image drawn from its ground truth, for scan-serve --image-dir). The \
             same arguments always give byte-identical files.
             """)
 
@@ -53,6 +54,7 @@ struct ScanDemoWorld: ParsableCommand {
         do { world = try DemoWorld(options: options) } catch { throw ValidationError("\(error)") }
         let started = Date()
         let manifest = try world.write(to: out, progress: !quiet)
+        let pictures = try world.writePictures(to: out)
         let seconds = Date().timeIntervalSince(started)
         print("Synthetic demo world (not real data) written to \(out) in \(String(format: "%.1f", seconds)) s:")
         for name in manifest.files {
@@ -64,6 +66,7 @@ struct ScanDemoWorld: ParsableCommand {
             print("  \(s.name): \(s.images) images, \(s.captions) captions, \(s.pairs) hard-negative pairs")
         }
         print("  vocabulary: \(manifest.vocabularySize) words (threshold \(threshold))")
+        print("  pictures of the test images (SVG, drawn from the ground truth): \(pictures)/")
     }
 }
 
