@@ -48,6 +48,8 @@ public struct IndexManifest: Codable, Equatable, Sendable {
     /// The sources' files with size and fingerprint, in first-appended order (absent in indexes written
     /// before it existed): a build re-run on the same source resumes, another source's colliding ids are refused.
     public var sourceFiles: [SourceFile]? = nil
+    /// Set when the index is one shard of a shard set (absent for a whole index).
+    public var shard: ShardMembership? = nil
 
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", state
@@ -58,6 +60,7 @@ public struct IndexManifest: Codable, Equatable, Sendable {
         case imageCount = "image_count", regionCount = "region_count"
         case createdAt = "created_at", updatedAt = "updated_at", sources
         case sourceFiles = "source_files"
+        case shard
     }
 
     public init(modelFingerprint: String, modelName: String, embedDim: Int, imgDim: Int, precision: Precision,
@@ -126,6 +129,14 @@ public struct IndexManifest: Codable, Equatable, Sendable {
         }
         guard m.embedDim > 0, m.imgDim > 0, m.prefilterDim > 0, m.imageCount >= 0, m.regionCount >= 0 else {
             throw IndexError.badManifest(path: path, reason: "dims must be positive and counts non-negative")
+        }
+        if let s = m.shard {
+            guard (1...ShardMembership.maxCount).contains(s.count), (0..<s.count).contains(s.index) else {
+                throw IndexError.badManifest(path: path, reason: "shard: expected 0 <= index < count <= \(ShardMembership.maxCount), found \(s.index)/\(s.count)")
+            }
+            guard s.hash == ShardMembership.xxh64Scheme else {
+                throw IndexError.badManifest(path: path, reason: "shard.hash: expected '\(ShardMembership.xxh64Scheme)', found '\(s.hash)'")
+            }
         }
         return m
     }

@@ -19,6 +19,8 @@ public struct BuildOptions: Sendable {
     /// Progress with rate and ETA on stderr.
     public var showProgress = true
     public var mapSize = LMDBEnvironment.defaultMapSize
+    /// Build shard `index` of `count`: only the images whose id hashes there (see `ShardMembership`).
+    public var shard: (index: Int, count: Int)? = nil
 
     public init() {}
 }
@@ -30,6 +32,8 @@ public struct BuildReport: Sendable {
     public var sourceImages: Int
     /// Source images the index held already (skipped: a resumed build or a repeated add).
     public var alreadyPresent: Int
+    /// Source images that belong to other shards of the index's shard set (not appended).
+    public var otherShards: Int = 0
     /// Images appended by this run.
     public var appended: Int
     public var seconds: Double
@@ -42,8 +46,9 @@ public struct BuildReport: Sendable {
     public var summary: String {
         let skipped = alreadyPresent == 0 ? "" : String(format: "; %d of the source's %d ids already in the index (same source, skipped)",
                                                           alreadyPresent, sourceImages)
-        return String(format: "%@: %d images appended%@, %.1f s, %.1f images/s; the index holds %d images",
-                      indexPath, appended, skipped, seconds, imagesPerSecond, manifest.imageCount)
+        let shard = manifest.shard.map { String(format: "; shard %d of %d: %d source images belong to other shards", $0.index, $0.count, otherShards) } ?? ""
+        return String(format: "%@: %d images appended%@%@, %.1f s, %.1f images/s; the index holds %d images",
+                      indexPath, appended, skipped, shard, seconds, imagesPerSecond, manifest.imageCount)
     }
 }
 
@@ -68,7 +73,15 @@ public final class IndexBuilder {
                                   imgDim: model.config.imgDim, precision: options.precision, prefilterKind: model.manifestPrefilterKind,
                                   prefilterDim: model.prefilter.dim, prefilterPrecision: options.prefilterPrecision,
                                   prefilterFingerprint: model.prefilterFingerprint, compressionLevel: options.compressionLevel,
-                                  mapSize: options.mapSize)
+                                  mapSize: options.mapSize, shard: shardMembership(for: model, options: options))
+    }
+
+    /// The manifest's shard entry for `options.shard` (nil for a whole index).
+    public static func shardMembership(for model: IndexModel, options: BuildOptions) -> ShardMembership? {
+        guard let s = options.shard else { return nil }
+        let set = ShardMembership.setFingerprint(count: s.count, modelFingerprint: model.fingerprint, prefilterFingerprint: model.prefilterFingerprint,
+                                                 precision: options.precision, prefilterPrecision: options.prefilterPrecision)
+        return ShardMembership(index: s.index, count: s.count, setFingerprint: set)
     }
 
     /// Checks that `source` fits `model` (feature dim; with `checkValues` every value finite).
@@ -120,6 +133,7 @@ public final class IndexBuilder {
         var o = options
         o.precision = manifest.precision
         o.prefilterPrecision = manifest.prefilterPrecision
+        o.shard = manifest.shard.map { ($0.index, $0.count) }
         let writer = try IndexWriter(path: index, configuration: configuration(for: model, options: o))
         return IndexBuilder(indexPath: index, model: model, writer: writer, options: o)
     }
@@ -128,12 +142,14 @@ public final class IndexBuilder {
     @discardableResult
     public func append(_ source: FeatureSource, label: String? = nil) throws -> BuildReport {
         let t0 = ProgressReporter.now()
+        let shard = writer.configuration.shard
         let ids = source.ids
-        let existing = try writer.existingIDs(ids)
+        let mine = shard.map { s in (0..<source.count).filter { s.contains(id: ids[$0]) } } ?? Array(0..<source.count)
+        let existing = try writer.existingIDs(mine.map { ids[$0] })
         let file = try SourceFile.identify(path: source.sourceDescription)
         if !existing.isEmpty { try checkSameSource(file, existing: existing, sourceCount: source.count) }
         try writer.register(file)
-        let todo = (0..<source.count).filter { !existing.contains(ids[$0]) }
+        let todo = mine.filter { !existing.contains(ids[$0]) }
         let progress = options.showProgress ? ProgressReporter(label: label ?? "index \((indexPath as NSString).lastPathComponent)", total: todo.count, unit: "images") : nil
         var appended = 0
         var encodeSeconds = 0.0
@@ -171,8 +187,8 @@ public final class IndexBuilder {
             if start + indices.count < todo.count { progress?.update(start + indices.count) }
         }
         progress?.finish()
-        return BuildReport(indexPath: indexPath, sourceImages: source.count, alreadyPresent: existing.count, appended: appended,
-                           seconds: ProgressReporter.now() - t0, encodeSeconds: encodeSeconds, manifest: writer.manifest)
+        return BuildReport(indexPath: indexPath, sourceImages: source.count, alreadyPresent: existing.count, otherShards: source.count - mine.count,
+                           appended: appended, seconds: ProgressReporter.now() - t0, encodeSeconds: encodeSeconds, manifest: writer.manifest)
     }
 
     /// Ids the index holds already may come from `file` only (a resumed build, a repeated add):

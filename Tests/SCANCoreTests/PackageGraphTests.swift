@@ -19,7 +19,9 @@ final class PackageGraphTests: XCTestCase {
         for line in text.split(separator: "\n") where line.contains(".target(name:") || line.contains(".executableTarget(name:") {
             guard let name = line.firstMatch(of: #/name: "([^"]+)"/#)?.1 else { continue }
             var deps: Set<String> = []
-            if let list = line.firstMatch(of: #/dependencies: \[([^\]]*)\]/#)?.1 {
+            if let found = line.firstMatch(of: #/dependencies: \[([^\]]*)\]/#)?.1 {
+                // `.product(name: "X", package: "y")` depends on X; the package name is not a module.
+                let list = found.replacing(#/,\s*package:\s*"[^"]*"/#, with: "")
                 for m in list.matches(of: #/"([^"]+)"|\.product\(name: "([^"]+)"|([A-Za-z]+)/#) {
                     if let quoted = m.1 { deps.insert(String(quoted)) } else if let product = m.2 { deps.insert(String(product)) }
                     else if let alias = m.3, let real = aliases[String(alias)] { deps.insert(real) }
