@@ -9,6 +9,7 @@ relative to one scan-serve (the yardstick, 1.00). Also printed: the query's enco
 shard's whole search time (what encoding once instead of per shard could save), and the resident
 memory of one scan-serve per shard (for the projection in docs/BEYOND_ONE_MACHINE.md).
 
+  swift build -c release --product scan-serve && swift build --build-tests
   nice python3 Tools/ray/ray_bench.py --bin-dir .build/release [--test-images 2000] [--requests 300]
 """
 import argparse
@@ -74,7 +75,9 @@ def load(base, captions, requests, clients, k):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--bin-dir", default=os.path.join(ROOT, ".build", "release"))
+    ap.add_argument("--bin-dir", default=os.path.join(ROOT, ".build", "release"), help="scan-serve (release) for the measured servers")
+    ap.add_argument("--tools-bin-dir", default=os.path.join(ROOT, ".build", "debug"),
+                    help="the tools that build the world and read manifests (their speed is not measured)")
     ap.add_argument("--root", default=os.path.join(ROOT, ".build", "ray-bench"))
     ap.add_argument("--test-images", type=int, default=2000)
     ap.add_argument("--requests", type=int, default=300)
@@ -82,9 +85,12 @@ def main():
     ap.add_argument("--candidates", type=int, default=100)
     ap.add_argument("--port", type=int, default=18660)
     ap.add_argument("--ray-port", type=int, default=6395)
+    ap.add_argument("--world-only", action="store_true", help="build the world and the shards, measure nothing")
     args = ap.parse_args()
     args.bin_dir = os.path.abspath(args.bin_dir)
-    w = build_world(args.root, args.bin_dir, test_images=args.test_images)
+    w = build_world(args.root, os.path.abspath(args.tools_bin_dir), test_images=args.test_images)
+    if args.world_only:
+        return
     captions = w["captions"]
     print(f"world: {len(captions) // 5} images (synthetic), {len(captions)} captions; binaries {args.bin_dir}; "
           f"load average at start {os.getloadavg()[0]:.1f}", flush=True)
