@@ -26,13 +26,21 @@ class ServeProcess:
     def __init__(self, scan_serve: str, index: str, host: str = "127.0.0.1", extra: Optional[List[str]] = None,
                  start_timeout: float = 120.0):
         self.index = index
-        self.log_path = tempfile.mktemp(prefix="scan-serve-", suffix=".log")
-        self._log = open(self.log_path, "wb")
+        fd, self.log_path = tempfile.mkstemp(prefix="scan-serve-", suffix=".log")
+        self._log = os.fdopen(fd, "wb")
         args = [scan_serve, "--index", index, "--host", host, "--port", "0"] + (extra or [])
         self.process = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                         preexec_fn=_die_with_parent)
         self.host = host
-        self.port = self._wait_for_port(start_timeout)
+        try:
+            self.port = self._wait_for_port(start_timeout)
+        finally:
+            # The address is read: the file goes (scan-serve keeps its descriptor), so that a replica
+            # that Ray kills leaves nothing behind.
+            try:
+                os.unlink(self.log_path)
+            except OSError:
+                pass
 
     def _wait_for_port(self, timeout: float) -> int:
         deadline = time.monotonic() + timeout
