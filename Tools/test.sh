@@ -19,6 +19,14 @@ if [ $# -eq 0 ]; then
   bash Tools/web-test.sh .build/debug 2>&1 | tee -a "$log"
   web=${PIPESTATUS[0]}
   [ "$web" -eq 0 ] || echo "web tests (browser, schemathesis) FAILED" >&2
+  # The Ray ingress's merge and the Python XXH64 (seconds, no Ray). The end-to-end Ray tests take
+  # 5 to 8 minutes on 2 cores: SCAN_RAY_TESTS=1 runs them here, else run Tools/ray-test.sh.
+  python3 Tools/ray/test_merge.py 2>&1 | tee -a "$log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "python merge tests FAILED" >&2; web=1; }
+  if [ "${SCAN_RAY_TESTS:-0}" = 1 ]; then
+    bash Tools/ray-test.sh 2>&1 | tee -a "$log"
+    [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "Ray tests FAILED" >&2; web=1; }
+  fi
 fi
 set -e
 # One plain closing line: the XCTest totals of the whole run.

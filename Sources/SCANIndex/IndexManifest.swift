@@ -54,6 +54,8 @@ public struct IndexManifest: Codable, Equatable, Sendable {
     /// The sources' files with size and fingerprint, in first-appended order (absent in indexes written
     /// before it existed): a build re-run on the same source resumes, another source's colliding ids are refused.
     public var sourceFiles: [SourceFile]? = nil
+    /// Set when the index is one shard of a shard set (absent for a whole index).
+    public var shard: ShardMembership? = nil
 
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", state
@@ -64,6 +66,7 @@ public struct IndexManifest: Codable, Equatable, Sendable {
         case imageCount = "image_count", deletedCount = "deleted_count", regionCount = "region_count"
         case createdAt = "created_at", updatedAt = "updated_at", sources
         case sourceFiles = "source_files"
+        case shard
     }
 
     public init(modelFingerprint: String, modelName: String, embedDim: Int, imgDim: Int, precision: Precision,
@@ -110,6 +113,7 @@ public struct IndexManifest: Codable, Equatable, Sendable {
         updatedAt = try c.decode(String.self, forKey: .updatedAt)
         sources = try c.decode([String].self, forKey: .sources)
         sourceFiles = try c.decodeIfPresent([SourceFile].self, forKey: .sourceFiles)
+        shard = try c.decodeIfPresent(ShardMembership.self, forKey: .shard)
     }
 
     /// The current time as ISO 8601 UTC (seconds).
@@ -156,6 +160,14 @@ public struct IndexManifest: Codable, Equatable, Sendable {
         guard m.embedDim > 0, m.imgDim > 0, m.prefilterDim > 0, m.imageCount >= 0, m.regionCount >= 0,
               m.deletedCount >= 0, m.deletedCount <= m.imageCount else {
             throw IndexError.badManifest(path: path, reason: "dims must be positive, counts non-negative and deleted_count at most image_count")
+        }
+        if let s = m.shard {
+            guard (1...ShardMembership.maxCount).contains(s.count), (0..<s.count).contains(s.index) else {
+                throw IndexError.badManifest(path: path, reason: "shard: expected 0 <= index < count <= \(ShardMembership.maxCount), found \(s.index)/\(s.count)")
+            }
+            guard s.hash == ShardMembership.xxh64Scheme else {
+                throw IndexError.badManifest(path: path, reason: "shard.hash: expected '\(ShardMembership.xxh64Scheme)', found '\(s.hash)'")
+            }
         }
         return m
     }

@@ -26,12 +26,14 @@ public final class IndexWriter {
         /// zstd level for region records (0: uncompressed). Not part of the manifest: records describe themselves.
         public var compressionLevel: Int
         public var mapSize: Int
+        /// The shard this index is (nil: a whole index); must match an existing index's.
+        public var shard: ShardMembership?
 
         /// `prefilterDim` defaults to `embedDim` (the mean of the regions).
         public init(modelFingerprint: String, modelName: String, embedDim: Int, imgDim: Int,
                     precision: Precision = .float16, prefilterKind: IndexManifest.PrefilterKind = .mean,
                     prefilterDim: Int? = nil, prefilterPrecision: Precision = .float16, prefilterFingerprint: String? = nil,
-                    compressionLevel: Int = 3, mapSize: Int = LMDBEnvironment.defaultMapSize) {
+                    compressionLevel: Int = 3, mapSize: Int = LMDBEnvironment.defaultMapSize, shard: ShardMembership? = nil) {
             self.modelFingerprint = modelFingerprint
             self.modelName = modelName
             self.embedDim = embedDim
@@ -43,6 +45,7 @@ public final class IndexWriter {
             self.prefilterFingerprint = prefilterFingerprint
             self.compressionLevel = compressionLevel
             self.mapSize = mapSize
+            self.shard = shard
         }
     }
 
@@ -118,10 +121,11 @@ public final class IndexWriter {
                     try IndexWriter.check(m, against: c, path: p)
                     return m
                 }
-                let m = IndexManifest(modelFingerprint: c.modelFingerprint, modelName: c.modelName, embedDim: c.embedDim,
+                var m = IndexManifest(modelFingerprint: c.modelFingerprint, modelName: c.modelName, embedDim: c.embedDim,
                                       imgDim: c.imgDim, precision: c.precision, prefilterKind: c.prefilterKind,
                                       prefilterDim: c.prefilterDim, prefilterPrecision: c.prefilterPrecision,
                                       prefilterFingerprint: c.prefilterFingerprint)
+                m.shard = c.shard
                 try dbs.writeManifest(m, txn)
                 return m
             }
@@ -154,6 +158,7 @@ public final class IndexWriter {
         if m.prefilterFingerprint != c.prefilterFingerprint {
             throw mismatch("prefilter_fingerprint", c.prefilterFingerprint ?? "none", m.prefilterFingerprint ?? "none")
         }
+        if m.shard != c.shard { throw mismatch("shard", c.shard?.description ?? "a whole index (no shard)", m.shard?.description ?? "a whole index (no shard)") }
     }
 
     /// Stores the codebook of a product-quantised index (one commit, before any region record).
@@ -223,12 +228,6 @@ public final class IndexWriter {
         }
     }
 
-    private struct Encoded {
-        var regions: [UInt8]
-        var prefilter: [UInt8]
-        var metadata: [UInt8]
-        var rows: Int
-    }
 
     /// Validates, encodes and commits `records` in one write transaction. Records whose id is stored
     /// already (or repeats an earlier record of the batch) are skipped; with `replace`, the stored
@@ -270,13 +269,13 @@ public final class IndexWriter {
         }
 
         // Encode in parallel; report the first failure in batch order.
-        var results = [Result<Encoded, Error>?](repeating: nil, count: todo.count)
+        var results = [Result<EncodedImage, Error>?](repeating: nil, count: todo.count)
         let rc = regionCodec, pc = prefilterCodec
         results.withUnsafeMutableBufferPointer { out in
             Parallel.forEach(todo.count) { j in
                 let r = records[todo[j]]
                 out[j] = Result {
-                    Encoded(regions: try rc.encodeRegions(r.regions, record: r.id),
+                    EncodedImage(id: r.id, source: r.source, regions: try rc.encodeRegions(r.regions, record: r.id),
                             prefilter: try pc.encodeVector(r.prefilter, record: r.id),
                             metadata: try r.metadata.encoded(),
                             rows: r.regions.shape[0])
@@ -284,7 +283,29 @@ public final class IndexWriter {
             }
         }
         let encoded = try results.map { try $0!.get() }
+        let committed = try commit(encoded, replace: replace)
+        return AppendResult(appended: committed.appended, skipped: skipped + committed.skipped, keys: committed.keys)
+    }
 
+    /// Commits records that are encoded already (e.g. copied from another index by a split), in one
+    /// write transaction; ids stored already are skipped. Their checksums must have been checked by the caller.
+    @discardableResult
+    public func append(encoded: [EncodedImage]) throws -> AppendResult {
+        let existing = try existingIDs(encoded.map(\.id))
+        var seen = Set<String>()
+        var todo: [EncodedImage] = []
+        var skipped: [String] = []
+        for e in encoded {
+            if existing.contains(e.id) || !seen.insert(e.id).inserted { skipped.append(e.id) } else { todo.append(e) }
+        }
+        if todo.isEmpty { return AppendResult(appended: 0, skipped: skipped, keys: []) }
+        let committed = try commit(todo)
+        return AppendResult(appended: committed.appended, skipped: skipped + committed.skipped, keys: committed.keys)
+    }
+
+    /// With `replace`, the stored image of an id is deleted and the record added under a new key.
+    private func commit(_ encoded: [EncodedImage], replace: Bool = false) throws -> AppendResult {
+        let c = configuration
         let dbs = databases
         let p = path
         let (newManifest, keys, lateSkips) = try environment.write { txn -> (IndexManifest, [UInt64], [String]) in
@@ -301,8 +322,7 @@ public final class IndexWriter {
             var keys: [UInt64] = []
             var late: [String] = []
             var addedRegions = 0
-            for (j, e) in encoded.enumerated() {
-                let r = records[todo[j]]
+            for r in encoded {
                 let key = IndexKey.encode(next)
                 if replace, let old = try txn.get(dbs.ids, key: Array(r.id.utf8)) {
                     guard old.count == 8, let deletedDB = dbs.deleted else {
@@ -316,11 +336,11 @@ public final class IndexWriter {
                     late.append(r.id)
                     continue
                 }
-                try txn.put(dbs.regions, key: key, value: e.regions, append: true)
-                try txn.put(dbs.prefilter, key: key, value: e.prefilter, append: true)
-                try txn.put(dbs.metadata, key: key, value: e.metadata, append: true)
+                try txn.put(dbs.regions, key: key, value: r.regions, append: true)
+                try txn.put(dbs.prefilter, key: key, value: r.prefilter, append: true)
+                try txn.put(dbs.metadata, key: key, value: r.metadata, append: true)
                 keys.append(next)
-                addedRegions += e.rows
+                addedRegions += r.rows
                 next += 1
                 if !m.sources.contains(r.source) { m.sources.append(r.source) }
             }
@@ -334,7 +354,7 @@ public final class IndexWriter {
             return (m, keys, late)
         }
         manifest = newManifest
-        return AppendResult(appended: keys.count, skipped: skipped + lateSkips, keys: keys)
+        return AppendResult(appended: keys.count, skipped: lateSkips, keys: keys)
     }
 
     /// What one `delete` did.

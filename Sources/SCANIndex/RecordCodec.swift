@@ -182,6 +182,15 @@ public struct RecordCodec: Sendable {
         try RecordHeader.parse(value, kind: kind, database: database, key: key)
     }
 
+    /// Checks `value`'s structure and checksum without decoding it (e.g. before copying it elsewhere).
+    @discardableResult
+    public static func check(_ value: UnsafeRawBufferPointer, kind: RecordHeader.Kind = .regions,
+                             database: String = "regions", key: String = "") throws -> RecordHeader {
+        let h = try RecordHeader.parse(value, kind: kind, database: database, key: key)
+        try RecordHeader.verifyChecksum(value, database: database, key: key)
+        return h
+    }
+
     /// Checks `value` (structure and checksum) and decodes its rows x dim floats into `out`
     /// (which must hold at least rows x dim). Returns the header.
     @discardableResult

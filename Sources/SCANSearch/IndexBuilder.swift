@@ -28,6 +28,8 @@ public struct BuildOptions: Sendable {
     /// Progress with rate and ETA on stderr.
     public var showProgress = true
     public var mapSize = LMDBEnvironment.defaultMapSize
+    /// Build shard `index` of `count`: only the images whose id hashes there (see `ShardMembership`).
+    public var shard: (index: Int, count: Int)? = nil
 
     public init() {}
 }
@@ -39,6 +41,8 @@ public struct BuildReport: Sendable {
     public var sourceImages: Int
     /// Source images the index held already (skipped: a resumed build or a repeated add).
     public var alreadyPresent: Int
+    /// Source images that belong to other shards of the index's shard set (not appended).
+    public var otherShards: Int = 0
     /// Images appended by this run.
     public var appended: Int
     public var seconds: Double
@@ -46,8 +50,9 @@ public struct BuildReport: Sendable {
     public var encodeSeconds: Double
     public var manifest: IndexManifest
 
-    public init(indexPath: String, sourceImages: Int, alreadyPresent: Int, appended: Int, seconds: Double, encodeSeconds: Double,
-                manifest: IndexManifest) {
+    public init(indexPath: String, sourceImages: Int, alreadyPresent: Int, otherShards: Int = 0, appended: Int, seconds: Double,
+                encodeSeconds: Double, manifest: IndexManifest) {
+        self.otherShards = otherShards
         self.indexPath = indexPath
         self.sourceImages = sourceImages
         self.alreadyPresent = alreadyPresent
@@ -62,8 +67,9 @@ public struct BuildReport: Sendable {
     public var summary: String {
         let skipped = alreadyPresent == 0 ? "" : String(format: "; %d of the source's %d ids already in the index (same source, skipped)",
                                                           alreadyPresent, sourceImages)
-        return String(format: "%@: %d images appended%@, %.1f s, %.1f images/s; the index holds %d images",
-                      indexPath, appended, skipped, seconds, imagesPerSecond, manifest.imageCount)
+        let shard = manifest.shard.map { String(format: "; shard %d of %d: %d source images belong to other shards", $0.index, $0.count, otherShards) } ?? ""
+        return String(format: "%@: %d images appended%@%@, %.1f s, %.1f images/s; the index holds %d images",
+                      indexPath, appended, skipped, shard, seconds, imagesPerSecond, manifest.imageCount)
     }
 }
 
@@ -93,7 +99,16 @@ public final class IndexBuilder {
                                   imgDim: model.config.imgDim, precision: options.precision ?? defaultPrecision(embedDim: model.config.embedSize), prefilterKind: model.manifestPrefilterKind,
                                   prefilterDim: model.prefilter.dim, prefilterPrecision: options.prefilterPrecision,
                                   prefilterFingerprint: model.prefilterFingerprint, compressionLevel: options.compressionLevel,
-                                  mapSize: options.mapSize)
+                                  mapSize: options.mapSize, shard: shardMembership(for: model, options: options))
+    }
+
+    /// The manifest's shard entry for `options.shard` (nil for a whole index).
+    public static func shardMembership(for model: IndexModel, options: BuildOptions) -> ShardMembership? {
+        guard let s = options.shard else { return nil }
+        let set = ShardMembership.setFingerprint(count: s.count, modelFingerprint: model.fingerprint, prefilterFingerprint: model.prefilterFingerprint,
+                                                 precision: options.precision ?? defaultPrecision(embedDim: model.config.embedSize),
+                                                 prefilterPrecision: options.prefilterPrecision)
+        return ShardMembership(index: s.index, count: s.count, setFingerprint: set)
     }
 
     /// Checks that `source` fits `model` (feature dim; with `checkValues` every value finite).
@@ -148,6 +163,7 @@ public final class IndexBuilder {
         var o = options
         o.precision = manifest.precision
         o.prefilterPrecision = manifest.prefilterPrecision
+        o.shard = manifest.shard.map { ($0.index, $0.count) }
         let writer = try IndexWriter(path: index, configuration: configuration(for: model, options: o))
         return IndexBuilder(indexPath: index, model: model, writer: writer, options: o)
     }
@@ -192,15 +208,19 @@ public final class IndexBuilder {
     @discardableResult
     public func append(_ source: FeatureSource, label: String? = nil) throws -> BuildReport {
         let t0 = ProgressReporter.now()
+        // The codebook of a pq index is trained on the whole source's sample, so that every shard of a
+        // set built from the same source gets the same one (training is deterministic).
         try ensureCodebook(source)
+        let shard = writer.configuration.shard
         let ids = source.ids
+        let mine = shard.map { s in (0..<source.count).filter { s.contains(id: ids[$0]) } } ?? Array(0..<source.count)
         // With --replace, ids already in the index are replaced (delete + add in each batch's commit);
         // otherwise they are skipped when they came from this source and an error when from another.
-        let existing = options.replace ? [] : try writer.existingIDs(ids)
+        let existing = options.replace ? [] : try writer.existingIDs(mine.map { ids[$0] })
         let file = try SourceFile.identify(path: source.sourceDescription)
         if !existing.isEmpty { try checkSameSource(file, existing: existing, sourceCount: source.count) }
         try writer.register(file)
-        let todo = (0..<source.count).filter { !existing.contains(ids[$0]) }
+        let todo = mine.filter { !existing.contains(ids[$0]) }
         let progress = options.showProgress ? ProgressReporter(label: label ?? "index \((indexPath as NSString).lastPathComponent)", total: todo.count, unit: "images") : nil
         var appended = 0
         var encodeSeconds = 0.0
@@ -224,8 +244,8 @@ public final class IndexBuilder {
             if start + indices.count < todo.count { progress?.update(start + indices.count) }
         }
         progress?.finish()
-        return BuildReport(indexPath: indexPath, sourceImages: source.count, alreadyPresent: existing.count, appended: appended,
-                           seconds: ProgressReporter.now() - t0, encodeSeconds: encodeSeconds, manifest: writer.manifest)
+        return BuildReport(indexPath: indexPath, sourceImages: source.count, alreadyPresent: existing.count, otherShards: source.count - mine.count,
+                           appended: appended, seconds: ProgressReporter.now() - t0, encodeSeconds: encodeSeconds, manifest: writer.manifest)
     }
 
     /// Ids the index holds already may come from `file` only (a resumed build, a repeated add):

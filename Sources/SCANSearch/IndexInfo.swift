@@ -58,6 +58,9 @@ public struct IndexInfo: Sendable {
             "prefilter: \(m.prefilterKind.rawValue), dim \(m.prefilterDim), stored as \(m.prefilterPrecision.rawValue)"
                 + (m.prefilterFingerprint.map { " (fingerprint \($0))" } ?? " (plain mean of the regions: poor retention)"),
         ]
+        if let sh = m.shard {
+            lines.append("shard: \(sh.index) of \(sh.count) of shard set \(sh.setFingerprint) (images whose XXH64(UTF-8 id) mod \(sh.count) is \(sh.index))")
+        }
         if !prefilterMetadata.isEmpty {
             lines.append("prefilter fitted: " + prefilterMetadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))
         }

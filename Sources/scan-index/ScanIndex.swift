@@ -9,7 +9,7 @@ struct ScanIndex: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scan-index",
         abstract: "Build and maintain a SCAN search index (LMDB + zstd records, a prefilter, a copy of the model).",
-        subcommands: [Build.self, Add.self, Delete.self, Info.self, Verify.self])
+        subcommands: [Build.self, Add.self, Delete.self, Split.self, Info.self, Verify.self])
 
     static func main() { runWithFastBLAS() }
 }
@@ -79,10 +79,15 @@ struct Build: ParsableCommand {
     @OptionGroup var source: SourceOptions
     @Option(help: "Storage of the encoded regions: pq4, pq8, pq16, pq32 (product quantisation: one byte per 4/8/16/32 dims, codebook trained on a sample of the source), float16, int8 (a scale per region) or float32. Default: pq4 (float16 when embed_size does not divide by 4); see the README's codec table.") var precision: Precision?
     @Option(help: "Storage of the prefilter vectors: float16, int8 or float32.") var prefilterPrecision: Precision = .float16
+    @Option(help: ArgumentHelp("Build shard i of a set of N: only the images whose id hashes there (XXH64 of the UTF-8 id, mod N).", valueName: "i/N"))
+    var shard: String?
 
     func validate() throws {
         // Here rather than in run(), so that the error comes with this subcommand's usage.
         guard location.index != nil || location.name != nil else { throw ValidationError("give --index DIR or --name NAME for the new index") }
+        if let shard, ShardMembership.parse(shard) == nil {
+            throw ValidationError("--shard must be i/N with 0 <= i < N <= \(ShardMembership.maxCount), got '\(shard)'")
+        }
     }
 
     func run() throws {
@@ -91,6 +96,7 @@ struct Build: ParsableCommand {
         try source.apply(to: &o)
         o.precision = precision
         o.prefilterPrecision = prefilterPrecision
+        o.shard = shard.flatMap(ShardMembership.parse)
         let src = try source.open()
         let report = try checkpoint.withModelDirectory(model, features: source.features) {
             try IndexBuilder.build(index: path, modelDirectory: $0 ?? model, source: src, options: o, log: warn)
@@ -133,6 +139,33 @@ struct Add: ParsableCommand {
     }
 }
 
+struct Split: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Cut a whole index into N shard indexes PREFIX-i-of-N by the hash of each id, copying records without re-encoding.",
+        discussion: """
+        Each shard gets the source's model copy and holds the images whose XXH64(UTF-8 id) mod N is its number: the same \
+        index that `scan-index build --shard i/N` makes from the same source. Checksums are checked while copying; a \
+        re-run resumes an interrupted split. Serve the shards with Tools/ray (see the README, "Beyond one machine").
+
+        Example:
+          scan-index split --index Indexes/demo --shards 4 --out Indexes/demo-shard
+        """)
+
+    @OptionGroup var location: IndexLocationOptions
+    @Option(help: "Number of shards.") var shards: Int
+    @Option(help: ArgumentHelp("Shard directories are PREFIX-i-of-N.", valueName: "PREFIX")) var out: String
+
+    func validate() throws {
+        guard (1...ShardMembership.maxCount).contains(shards) else { throw ValidationError("--shards must be in 1...\(ShardMembership.maxCount), got \(shards)") }
+        guard !out.isEmpty else { throw ValidationError("--out must name a prefix for the shard directories") }
+    }
+
+    func run() throws {
+        let report = try IndexSplitter.split(index: try location.resolve(), shards: shards, outPrefix: out)
+        print(report.summary)
+    }
+}
+
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the manifest and the sizes of an index.")
     @OptionGroup var location: IndexLocationOptions
@@ -160,6 +193,13 @@ struct Verify: ParsableCommand {
         let report = try reader.verify()
         print(report.summary)
         var ok = report.isOK
+        if let sh = report.manifest.shard { print("shard: \(sh.index) of \(sh.count), set \(sh.setFingerprint)") }
+        do {
+            print("content fingerprint: \(try reader.withSnapshot { try $0.contentFingerprint() }) (ids and stored record bytes)")
+        } catch {
+            print("content fingerprint: \(error)")
+            ok = false
+        }
         do {
             let copy = try IndexModel.loadCopy(ofIndex: path, manifest: report.manifest)
             print("model copy: ok (fingerprint \(copy.fingerprint), prefilter \(copy.prefilter.kind.rawValue) dim \(copy.prefilter.dim))")

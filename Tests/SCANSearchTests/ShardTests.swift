@@ -1,0 +1,175 @@
+import Foundation
+import SCANSearch
+import TestSupport
+import XCTest
+
+/// Shards of an index: `build --shard i/N` and `split` put each id where XXH64(UTF-8 id) mod N says,
+/// make the same shard indexes, share one model and prefilter (one set fingerprint), and the merged
+/// exact results of the shards equal the whole index's.
+final class ShardTests: XCTestCase {
+    var world: SearchWorld { SearchWorld.shared }
+
+    func buildShard(_ i: Int, of n: Int, into path: String, model: String? = nil) throws -> BuildReport {
+        var o = BuildOptions()
+        o.showProgress = false
+        o.batchSize = 64
+        o.shard = (i, n)
+        // float16 like the search world's whole indexes (pq codes may round differently with the
+        // batch an image is encoded in, so a pq split and a pq build --shard need not match byte for byte).
+        o.precision = .float16
+        let src = try PrecompFeatureSource(imagesPath: world.testImages, captionsPath: world.testCaptions)
+        return try IndexBuilder.build(index: path, modelDirectory: model ?? world.modelFitted, source: src, options: o)
+    }
+
+    func ids(_ index: String) throws -> [String] {
+        try IndexReader(path: index, allowIncomplete: true).withSnapshot { s in try s.keys().map { try s.metadata($0).id } }
+    }
+
+    func contentFingerprint(_ index: String) throws -> String {
+        try IndexReader(path: index).withSnapshot { try $0.contentFingerprint() }
+    }
+
+    /// The hash is XXH64 of the UTF-8 bytes (seed 0), checked against the reference implementation's
+    /// published values, so that another implementation (the Ray tools, another machine) agrees.
+    func testShardOfAnIDIsXXH64ModN() {
+        XCTAssertEqual(XXH64.hash([UInt8]()), 0xEF46_DB37_51D8_E999)
+        XCTAssertEqual(XXH64.hash(Array("a".utf8)), 0xD24E_C4F1_A98C_6E5B)
+        // A 100-byte id takes the 32-byte-stripe path; the value is python/scan_ray/xxh64.py's, written independently.
+        XCTAssertEqual(XXH64.hash(Array(("flickr30k/" + String(repeating: "x", count: 90)).utf8)), 0x3BC3_3495_2505_0404)
+        XCTAssertEqual(ShardMembership.shard(ofID: "a", count: 7), Int(0xD24E_C4F1_A98C_6E5B as UInt64 % 7))
+        XCTAssertEqual(ShardMembership.shard(ofID: "", count: 1000), Int(0xEF46_DB37_51D8_E999 as UInt64 % 1000))
+        XCTAssertNil(ShardMembership.parse("3/3"))
+        XCTAssertNil(ShardMembership.parse("-1/3"))
+        XCTAssertNil(ShardMembership.parse("1/0"))
+        XCTAssertNil(ShardMembership.parse("1"))
+        XCTAssertEqual(ShardMembership.parse("2/3")?.index, 2)
+    }
+
+    func testBuildShardsPartitionTheSourceAndSplitMakesTheSameShards() throws {
+        let whole = try world.index("shards-whole", model: world.modelFitted)
+        let wholeIDs = try ids(whole)
+        let tmp = makeTempDir(self)
+        let n = 3
+        var built: [String] = []
+        var union: [String] = []
+        for i in 0..<n {
+            let path = tmp + "/built-\(i)"
+            let report = try buildShard(i, of: n, into: path)
+            XCTAssertEqual(report.appended + report.otherShards, wholeIDs.count)
+            let shardIDs = try ids(path)
+            XCTAssertEqual(shardIDs.count, report.appended)
+            XCTAssertFalse(shardIDs.isEmpty, "400 ids in 3 shards leave none empty")
+            for id in shardIDs { XCTAssertEqual(Int(XXH64.hash(Array(id.utf8)) % UInt64(n)), i, "id \(id) in shard \(i)") }
+            union += shardIDs
+            let report2 = try IndexReader(path: path).verify()
+            XCTAssertTrue(report2.isOK, report2.summary)
+            built.append(path)
+        }
+        XCTAssertEqual(union.sorted(), wholeIDs.sorted(), "the shards hold every image once")
+        let manifests = try built.map { try IndexReader(path: $0).manifest }
+        XCTAssertEqual(manifests.map { $0.shard?.index }, [0, 1, 2])
+        XCTAssertEqual(Set(manifests.compactMap { $0.shard?.setFingerprint }).count, 1, "one set fingerprint")
+        XCTAssertEqual(Set(manifests.map(\.modelFingerprint)).count, 1)
+        XCTAssertEqual(Set(manifests.map { $0.prefilterFingerprint ?? "" }).count, 1)
+        XCTAssertEqual(manifests.map(\.regionCount).reduce(0, +), try IndexReader(path: whole).manifest.regionCount)
+
+        // split == build --shard: same ids, same set, byte-identical records (the encoder gives each image
+        // the same bytes whichever batch it was in), same counts.
+        let report = try IndexSplitter.split(index: whole, shards: n, outPrefix: tmp + "/split")
+        XCTAssertEqual(report.counts, manifests.map(\.imageCount))
+        XCTAssertEqual(report.copied, wholeIDs.count)
+        for i in 0..<n {
+            let path = IndexSplitter.shardPath(prefix: tmp + "/split", index: i, count: n)
+            XCTAssertEqual(report.paths[i], path)
+            let m = try IndexReader(path: path).manifest
+            XCTAssertEqual(m.shard, manifests[i].shard)
+            XCTAssertEqual(m.imageCount, manifests[i].imageCount)
+            XCTAssertEqual(m.regionCount, manifests[i].regionCount)
+            XCTAssertEqual(try ids(path).sorted(), try ids(built[i]).sorted())
+            XCTAssertEqual(try contentFingerprint(path), try contentFingerprint(built[i]), "shard \(i): split and build --shard hold the same bytes")
+            XCTAssertTrue(try IndexReader(path: path).verify().isOK)
+        }
+        // A re-run resumes (nothing copied twice); a shard cannot be split again.
+        let again = try IndexSplitter.split(index: whole, shards: n, outPrefix: tmp + "/split")
+        XCTAssertEqual(again.copied, 0)
+        XCTAssertEqual(again.counts, report.counts)
+        XCTAssertThrowsError(try IndexSplitter.split(index: built[0], shards: 2, outPrefix: tmp + "/resplit"))
+        // Another shard count or another model is another set.
+        let other = try buildShard(0, of: 2, into: tmp + "/two-0")
+        XCTAssertNotEqual(other.manifest.shard?.setFingerprint, manifests[0].shard?.setFingerprint)
+        let plain = try buildShard(0, of: n, into: tmp + "/plain-0", model: world.modelPlain)
+        XCTAssertNotEqual(plain.manifest.shard?.setFingerprint, manifests[0].shard?.setFingerprint)
+        // A shard's directory cannot be reused for another shard or for a whole index.
+        XCTAssertThrowsError(try buildShard(1, of: n, into: built[0]))
+        var o = BuildOptions()
+        o.showProgress = false
+        o.precision = .float16
+        let src = try PrecompFeatureSource(imagesPath: world.testImages, captionsPath: world.testCaptions)
+        XCTAssertThrowsError(try IndexBuilder.build(index: built[0], modelDirectory: world.modelFitted, source: src, options: o)) { e in
+            XCTAssertTrue("\(e)".contains("shard"), "\(e)")
+        }
+        // Adding the same source to a shard appends nothing: its images are there, the rest belong elsewhere.
+        let add = try IndexBuilder.add(index: built[0], source: src, options: o)
+        XCTAssertEqual(add.appended, 0)
+        XCTAssertEqual(add.alreadyPresent + add.otherShards, wholeIDs.count)
+    }
+
+    /// Exact SCAN over each shard, merged by score, equals exact SCAN over the whole index: scores do not
+    /// depend on the other images, so a merger of shards loses nothing.
+    func testMergedExactResultsOfShardsEqualTheWholeIndex() throws {
+        let whole = try world.index("shards-whole", model: world.modelFitted)
+        let tmp = makeTempDir(self)
+        let report = try IndexSplitter.split(index: whole, shards: 4, outPrefix: tmp + "/s")
+        let wholeSearcher = try Searcher(index: whole)
+        let shardSearchers = try report.paths.map { try Searcher(index: $0) }
+        for (caption, _) in try world.queries().prefix(20) {
+            let expected = try wholeSearcher.search(query: caption, top: 10, exact: true)
+            let merged = try shardSearchers.flatMap { try $0.search(query: caption, top: 10, exact: true) }
+                .sorted { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }.prefix(10)
+            XCTAssertEqual(merged.map(\.id), expected.map(\.id), caption)
+            for (a, b) in zip(merged, expected) { XCTAssertEqual(a.score, b.score, accuracy: 1e-5, caption) }
+        }
+    }
+
+    func testCommandLineSplitInfoAndVerifyNameTheSet() throws {
+        let whole = try world.index("shards-whole", model: world.modelFitted)
+        let tmp = makeTempDir(self)
+        let split = try ToolRunner.run("scan-index", ["split", "--index", whole, "--shards", "2", "--out", tmp + "/cli"], in: tmp)
+        XCTAssertEqual(split.status, 0, split.stderr)
+        XCTAssertTrue(split.stdout.contains("400 images in 2 shards"), split.stdout)
+        let set = try XCTUnwrap(try IndexReader(path: tmp + "/cli-1-of-2").manifest.shard?.setFingerprint)
+        let info = try ToolRunner.run("scan-index", ["info", "--index", tmp + "/cli-1-of-2"], in: tmp)
+        XCTAssertEqual(info.status, 0, info.stderr)
+        XCTAssertTrue(info.stdout.contains("shard: 1 of 2 of shard set \(set)"), info.stdout)
+        let json = try ToolRunner.run("scan-index", ["info", "--index", tmp + "/cli-1-of-2", "--json"], in: tmp)
+        XCTAssertTrue(json.stdout.contains("\"set_fingerprint\":\"\(set)\""), json.stdout)
+        let verify = try ToolRunner.run("scan-index", ["verify", "--index", tmp + "/cli-1-of-2"], in: tmp)
+        XCTAssertEqual(verify.status, 0, verify.stdout)
+        XCTAssertTrue(verify.stdout.contains("content fingerprint: "), verify.stdout)
+        let bad = try ToolRunner.run("scan-index", ["build", "--model", world.modelFitted, "--features", world.testImages, "--index", tmp + "/x", "--shard", "2/2"], in: tmp)
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--shard must be i/N"), bad.stderr)
+        let built = try ToolRunner.run("scan-index", ["build", "--model", world.modelFitted, "--features", world.testImages, "--index", tmp + "/b1", "--shard", "1/2", "--quiet", "--precision", "float16"], in: tmp)
+        XCTAssertEqual(built.status, 0, built.stderr)
+        let v1 = try ToolRunner.run("scan-index", ["verify", "--index", tmp + "/b1"], in: tmp)
+        let v2 = try ToolRunner.run("scan-index", ["verify", "--index", tmp + "/cli-1-of-2"], in: tmp)
+        func fp(_ s: String) -> String? { s.split(separator: "\n").first { $0.hasPrefix("content fingerprint:") }.map(String.init) }
+        XCTAssertNotNil(fp(v1.stdout))
+        XCTAssertEqual(fp(v1.stdout), fp(v2.stdout))
+    }
+
+    /// A product-quantised index's records decode only with its codebook: split gives every shard a copy.
+    func testSplitOfAProductQuantisedIndexCarriesItsCodebook() throws {
+        let whole = try world.index("shards-pq4", model: world.modelFitted, precision: .pq4)
+        let tmp = makeTempDir(self)
+        let report = try IndexSplitter.split(index: whole, shards: 2, outPrefix: tmp + "/pq")
+        XCTAssertEqual(report.paths.count, 2)
+        for p in report.paths {
+            let verify = try IndexReader(path: p).verify()
+            XCTAssertTrue(verify.isOK, "\(p): \(verify.summary)")
+            let hits = try Searcher(index: p).search(query: "a dog", top: 3, exact: true)
+            XCTAssertEqual(hits.count, 3, p)
+        }
+    }
+
+}
