@@ -31,51 +31,11 @@ public final class ResidentPrefilter: @unchecked Sendable {
     public var residentBytes: Int { count * bytesPerImage }
 
     /// Loads the vectors of the images `count ..< snapshot.count` (those committed since the last call).
-    public func extend(from snapshot: IndexSnapshot) throws {
+    /// With `corrupt`, a vector failing its checks is loaded as zeros and recorded there instead of thrown.
+    public func extend(from snapshot: IndexSnapshot, corrupt: UnsafeMutablePointer<[UInt64: String]>? = nil) throws {
         let target = snapshot.count
         guard target > count else { return }
-        let db = snapshot.databases.prefilter
-        let p = dim
-        var values: [UnsafeRawBufferPointer] = []
-        values.reserveCapacity(target - count)
-        var expected = UInt64(count)
-        try snapshot.forEach(db, from: IndexKey.encode(expected)) { k, v in
-            guard let key = IndexKey.decode(k) else {
-                throw IndexError.corruptRecord(database: db.name, key: "'" + String(decoding: k, as: UTF8.self) + "'", reason: "key is not 8 bytes")
-            }
-            guard key == expected else {
-                throw IndexError.corruptRecord(database: db.name, key: String(expected), reason: "missing: the next stored key is \(key)")
-            }
-            values.append(v)
-            expected += 1
-            return expected < UInt64(target)
-        }
-        guard values.count == target - count else {
-            throw IndexError.corruptRecord(database: db.name, key: String(expected),
-                                           reason: "\(count + values.count) prefilter vectors, manifest image_count \(target)")
-        }
-        let n = values.count
-        var fresh = [Float](repeating: 0, count: n * p)
-        var errors = [Error?](repeating: nil, count: n)
-        let base = count
-        fresh.withUnsafeMutableBufferPointer { m in
-            errors.withUnsafeMutableBufferPointer { errs in
-                Parallel.forChunks(n, minChunk: 1024) { range in
-                    for i in range {
-                        let key = String(base + i)
-                        do {
-                            let h = try RecordCodec.header(of: values[i], kind: .vector, database: db.name, key: key)
-                            guard h.valueCount == p else {
-                                throw IndexError.corruptRecord(database: db.name, key: key, reason: "\(h.valueCount) values, manifest prefilter_dim \(p)")
-                            }
-                            try RecordCodec.decode(values[i], kind: .vector, database: db.name, key: key,
-                                                   into: UnsafeMutableBufferPointer(rebasing: m[(i * p)..<((i + 1) * p)]))
-                        } catch { errs[i] = error }
-                    }
-                }
-            }
-        }
-        if let e = errors.first(where: { $0 != nil }) { throw e! }
+        let fresh = try PrefilterVectorReader.read(snapshot, from: count, to: target, dim: dim, corrupt: corrupt)
         switch storage {
         case .float32:
             f32.append(contentsOf: fresh)

@@ -127,16 +127,9 @@ public final class Searcher: @unchecked Sendable {
 
     /// The float32 vectors up to `s` (under the write lock).
     private func extendResident(_ s: IndexSnapshot) throws {
-        do { try resident.extend(from: s) } catch IndexError.corruptRecord {
-            // Row by row from where the batch failed, so that one bad record costs one row.
-            for key in resident.count..<s.count {
-                do { resident.append(rows: try s.prefilter(UInt64(key))) } catch let e as IndexError {
-                    guard case let .corruptRecord(_, _, reason) = e else { throw e }
-                    corruptPrefilter[UInt64(key)] = reason
-                    resident.append(rows: [Float](repeating: 0, count: resident.dim))
-                }
-            }
-        }
+        var corrupt: [UInt64: String] = [:]
+        try resident.extend(from: s, corrupt: &corrupt)
+        for (key, reason) in corrupt { corruptPrefilter[key] = reason }
     }
 
     /// Keys (below `rows`) whose prefilter vector is corrupt, with the reason.
