@@ -39,8 +39,26 @@ struct TorchSerialization {
         }
     }
 
+    /// The storages a pickle names through persistent ids, each once: a key named again must name the
+    /// same type and size. Both layouts read their storages through it.
+    final class StorageRefCollector {
+        let legacy: Bool
+        private(set) var refs: [String: TorchStorageRef] = [:]
+
+        init(legacy: Bool) { self.legacy = legacy }
+
+        func load(_ m: inout PickleMachine, _ pid: PickleValue, at: Int) throws -> PickleValue {
+            let ref = try TorchSerialization.storageRef(m, pid, at: at, legacy: legacy)
+            if let seen = refs[ref.key], seen.dtype != ref.dtype || seen.rootCount != ref.rootCount {
+                throw CheckpointError.badStorage(file: m.file, storage: ref.key, reason: "named twice with different types or sizes")
+            }
+            refs[ref.key] = ref
+            return m.add(.storage(ref))
+        }
+    }
+
     /// The persistent id of a storage: ('storage', type, key, location, count[, view_metadata]).
-    private static func storageRef(_ m: PickleMachine, _ pid: PickleValue, at: Int, legacy: Bool) throws -> TorchStorageRef {
+    fileprivate static func storageRef(_ m: PickleMachine, _ pid: PickleValue, at: Int, legacy: Bool) throws -> TorchStorageRef {
         func bad(_ r: String) -> CheckpointError { .malformedPickle(file: m.file, offset: at, reason: "persistent id: \(r)") }
         guard case let .tuple(items)? = m.object(pid) else { throw bad("not a tuple") }
         guard let tag = items.first, case let .string(kind) = tag else { throw bad("no type tag") }
@@ -85,21 +103,14 @@ struct TorchSerialization {
         let data = try zip.data(pkl)
         // The pickle is parsed in a copy of its entry, so that offsets in errors count from its start.
         let pickleBytes = Array(data)
-        var found: [String: TorchStorageRef] = [:]
-        machine.persistentLoad = { m, pid, at in
-            let ref = try Self.storageRef(m, pid, at: at, legacy: false)
-            if let seen = found[ref.key], seen.dtype != ref.dtype || seen.rootCount != ref.rootCount {
-                throw CheckpointError.badStorage(file: m.file, storage: ref.key, reason: "named twice with different types or sizes")
-            }
-            found[ref.key] = ref
-            return m.add(.storage(ref))
-        }
+        let collector = StorageRefCollector(legacy: false)
+        machine.persistentLoad = { m, pid, at in try collector.load(&m, pid, at: at) }
         let (value, end) = try pickleBytes.withUnsafeBytes { try machine.run($0, from: 0) }
         guard end == pickleBytes.count else {
             throw CheckpointError.malformedPickle(file: file, offset: end, reason: "\(pickleBytes.count - end) bytes after STOP in \(pkl)")
         }
         root = value
-        for (key, ref) in found {
+        for (key, ref) in collector.refs {
             let entry = prefix + "data/" + key
             let b = try zip.data(entry)
             let (need, overflow) = ref.rootCount.multipliedReportingOverflow(by: ref.dtype.byteSize)
@@ -129,15 +140,8 @@ struct TorchSerialization {
             throw CheckpointError.notACheckpoint(file: file, reason: "written on a big-endian machine (sys_info little_endian is not True); not supported")
         }
 
-        var refs: [String: TorchStorageRef] = [:]
-        machine.persistentLoad = { m, pid, at in
-            let ref = try Self.storageRef(m, pid, at: at, legacy: true)
-            if let seen = refs[ref.key], seen.dtype != ref.dtype || seen.rootCount != ref.rootCount {
-                throw CheckpointError.badStorage(file: m.file, storage: ref.key, reason: "named twice with different types or sizes")
-            }
-            refs[ref.key] = ref
-            return m.add(.storage(ref))
-        }
+        let collector = StorageRefCollector(legacy: true)
+        machine.persistentLoad = { m, pid, at in try collector.load(&m, pid, at: at) }
         (root, end) = try machine.run(bytes, from: end)
         machine.persistentLoad = { m, _, at in
             throw CheckpointError.malformedPickle(file: m.file, offset: at, reason: "a persistent id in the storage key list")
@@ -152,7 +156,7 @@ struct TorchSerialization {
             guard case let .string(key) = k else {
                 throw CheckpointError.malformedPickle(file: file, offset: end, reason: "a storage key is a \(k.kindName)")
             }
-            guard let ref = refs[key] else {
+            guard let ref = collector.refs[key] else {
                 throw CheckpointError.badStorage(file: file, storage: key, reason: "listed with data but never used by the object")
             }
             guard storages[key] == nil else { throw CheckpointError.badStorage(file: file, storage: key, reason: "listed twice") }
@@ -167,7 +171,7 @@ struct TorchSerialization {
             _ = try reader.take(need, "the \(ref.rootCount) \(ref.dtype.rawValue) elements of storage \(key)")
             storages[key] = StorageBytes(dtype: ref.dtype, count: ref.rootCount, offset: dataStart)
         }
-        for key in refs.keys where storages[key] == nil {
+        for key in collector.refs.keys where storages[key] == nil {
             throw CheckpointError.badStorage(file: file, storage: key, reason: "used by a tensor but has no data in the file")
         }
     }
