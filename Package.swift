@@ -10,7 +10,7 @@ import PackageDescription
 //   SCANIndex       -> SCANCore, CLMDB, CZstd, CSCANKernels                  LMDB environment, record codec (float16/int8, product quantisation), writer, reader
 //   SCANSearch      -> SCANIndex, SCANModel, SCANData, SCANCore, CSCANKernels   index builder, prefilter + re-rank searcher
 //   SCANTraining    -> SCANModel, SCANData, SCANCore, CSCANKernels           backward passes, loss, Adam, trainer, evaluation, prefilter fitting
-//   SCANServe       -> SCANSearch, SCANIndex, Hummingbird, Prometheus        the search service: routes, JSON types, metrics, page
+//   SCANServe       -> SCANSearch, SCANIndex, SCANCore, Hummingbird, Prometheus   the search service: routes, JSON types, metrics, page
 //   SCANCommandLine -> SCANCore, ArgumentParser                              the tools' shared entry point and options
 //   SCANSynthetic   -> SCANTraining, SCANData, SCANCore                      (not a product) demo world, generated collections, random models
 //   SCANBenchmarks  -> SCANSearch, SCANTraining, SCANSynthetic, SCANIndex, SCANModel, SCANData, SCANCore, CSCANKernels   (not a product)
@@ -67,7 +67,7 @@ let package = Package(
         .target(name: "SCANIndex", dependencies: ["SCANCore", "CLMDB", "CZstd", "CSCANKernels"]),
         .target(name: "SCANSearch", dependencies: ["SCANIndex", "SCANModel", "SCANData", "SCANCore", "CSCANKernels"]),
         .target(name: "SCANTraining", dependencies: ["SCANModel", "SCANData", "SCANCore", "CSCANKernels"]),
-        .target(name: "SCANServe", dependencies: ["SCANSearch", "SCANIndex", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Prometheus", package: "swift-prometheus")]),
+        .target(name: "SCANServe", dependencies: ["SCANSearch", "SCANIndex", "SCANCore", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Prometheus", package: "swift-prometheus")]),
         .target(name: "SCANCommandLine", dependencies: ["SCANCore", argumentParser]),
 
         // Not products: the synthetic demo world and the benchmarks.

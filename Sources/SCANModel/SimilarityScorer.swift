@@ -106,7 +106,7 @@ public struct SimilarityScorer: Sendable {
             let scheduler = TileScheduler(count: tiles.count)
             gram.withUnsafeBufferPointer { gp in
             queryNorms.withUnsafeBufferPointer { qn in
-                Parallel.forChunks(min(Parallel.cores, tiles.count)) { _ in
+                Parallel.forChunks(min(Parallel.available, tiles.count)) { _ in
                     // Buffers once per worker, not per tile (zeroing tens of MB per tile cost a fifth of
                     // the product in page faults); zeroed once so that the padding the kernel reads is defined.
                     let p = UnsafeMutablePointer<T>.allocate(capacity: pCount + padding)

@@ -21,9 +21,8 @@ enum QueryEncoder {
             var results: [[Float]] = [[], []]
             results.withUnsafeMutableBufferPointer { r in
                 let base = r.baseAddress!
-                DispatchQueue.concurrentPerform(iterations: 2) { k in
-                    base[k] = k == 0 ? direction(enc.forward, reverse: false) : direction(backward, reverse: true)
-                }
+                let run = { (k: Int) in base[k] = k == 0 ? direction(enc.forward, reverse: false) : direction(backward, reverse: true) }
+                if Parallel.available >= 2 { DispatchQueue.concurrentPerform(iterations: 2, execute: run) } else { run(0); run(1) }
             }
             out = results[0]
             let b = results[1]

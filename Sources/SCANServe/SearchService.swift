@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Hummingbird
+import SCANCore
 import SCANIndex
 import SCANSearch
 
@@ -220,9 +221,11 @@ public final class SearchService: @unchecked Sendable {
     // MARK: - Helpers
 
     /// Runs blocking work (LMDB reads, decoding, scoring) on Dispatch's pool.
+    /// Each runs with its work limited to `options.threadsPerQuery` cores.
     func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { c in
-            DispatchQueue.global(qos: .userInitiated).async { c.resume(with: Result { try body() }) }
+        let threads = options.threadsPerQuery > 0 ? options.threadsPerQuery : Parallel.cores
+        return try await withCheckedThrowingContinuation { c in
+            DispatchQueue.global(qos: .userInitiated).async { c.resume(with: Result { try Parallel.withThreadLimit(threads, body) }) }
         }
     }
 

@@ -12,6 +12,10 @@ public struct ServiceOptions: Sendable {
     public var pictureURLTemplate: String?
     /// Leave images with corrupt records out of answers (named in `skipped`) instead of failing.
     public var skipCorrupt = true
+    /// Cores one query may split its work over; 0: all of them. One (the default) makes a loaded
+    /// server's throughput scale with the cores: each query runs on one core, side by side with the
+    /// others, instead of every query taking all cores in turn (`scan-serve --threads-per-query`).
+    public var threadsPerQuery = 1
 
     public init() {}
 
