@@ -161,4 +161,69 @@ final class CheckpointToolTests: XCTestCase {
         XCTAssertTrue(refused.stderr.contains("vocab/tiny_precomp_vocab.json") && refused.stderr.contains("--vocab"), refused.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: tmp + "/index2"))
     }
+
+    /// An original checkpoint, searched: `scan-search --exact` over an index built with `--model
+    /// CHECKPOINT` ranks every caption's images as `scan-eval --model CHECKPOINT` does (its similarity
+    /// matrix, --save-sims). float32 regions: the same order, scores (1e-5) and t2i recall line.
+    /// float16 regions: scores within float16 storage's deviation (2e-3), so two images closer than
+    /// that may trade places (and with them, on this 16-dim model, a recall point), never more.
+    func testExactSearchOnACheckpointEqualsScanEvalsT2IRanking() throws {
+        _ = try ToolRunner.path("scan-search")
+        let (data, _) = try makeOriginalLayout()
+        let sims = tmp + "/sims.npy"
+        let eval = try ToolRunner.run("scan-eval", ["--model", checkpoints[0], "--data_path", data, "--data_name", "tiny_precomp", "--save-sims", sims])
+        XCTAssertEqual(eval.status, 0, eval.stderr)
+        let t2iLine = try XCTUnwrap(eval.stdout.split(separator: "\n").first { $0.hasPrefix("Text to image:") }, eval.stdout)
+        let matrix = try NPYArray(path: sims)
+        let values = matrix.floats()
+        let split = data + "/tiny_precomp"
+        let captions = try String(contentsOfFile: split + "/test_caps.txt", encoding: .utf8).split(separator: "\n").map(String.init)
+        XCTAssertEqual(matrix.shape, [captions.count / 5, captions.count], "scan-eval's matrix: images x captions")
+        let images = matrix.shape[0]
+        for (precision, tolerance) in [("float32", Float(1e-5)), ("float16", Float(2e-3))] {
+            let index = tmp + "/index-" + precision
+            let build = try ToolRunner.run("scan-index", ["build", "--model", checkpoints[0], "--features", split + "/test_ims.npy",
+                                                          "--captions", split + "/test_caps.txt", "--index", index, "--precision", precision])
+            XCTAssertEqual(build.status, 0, build.stderr)
+            let search = try ToolRunner.run("scan-search", ["-", "--index", index, "--exact", "--json", "--top", "\(images)"],
+                                            stdin: captions.joined(separator: "\n") + "\n")
+            XCTAssertEqual(search.status, 0, search.stderr)
+            let lines = search.stdout.split(separator: "\n")
+            XCTAssertEqual(lines.count, captions.count)
+            var ranksOfTruth: [Int] = [], swaps = 0, nearTieMoves = 0
+            for (j, line) in lines.enumerated() {
+                let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                let results = try XCTUnwrap(object["results"] as? [[String: Any]], String(line))
+                let got = results.compactMap { ($0["id"] as? String).flatMap(Int.init) }
+                let scores = results.compactMap { ($0["score"] as? NSNumber)?.floatValue }
+                XCTAssertEqual(Set(got), Set(0..<images), "caption \(j): every image once")
+                let column = (0..<images).map { values[$0 * captions.count + j] }
+                let expected = (0..<images).sorted { column[$0] != column[$1] ? column[$0] > column[$1] : $0 < $1 }
+                for (i, s) in zip(got, scores) where i < images { XCTAssertEqual(s, column[i], accuracy: tolerance, "\(precision), caption \(j), image \(i)") }
+                if precision == "float32" {
+                    XCTAssertEqual(got, expected, "caption \(j): \(captions[j])")
+                } else {
+                    // Out of scan-eval's order only where the true scores are closer than the storage's deviation.
+                    for k in 0..<(got.count - 1) where got[k] < images && got[k + 1] < images {
+                        XCTAssertGreaterThan(column[got[k]], column[got[k + 1]] - 2 * tolerance, "\(precision), caption \(j), ranks \(k), \(k + 1)")
+                    }
+                    swaps += zip(got, expected).filter { $0 != $1 }.count
+                }
+                let rank = got.firstIndex(of: j / 5) ?? images, expectedRank = expected.firstIndex(of: j / 5) ?? images
+                if rank != expectedRank, rank < images {
+                    XCTAssertLessThan(abs(column[j / 5] - column[expected[rank]]), 2 * tolerance, "\(precision), caption \(j): the true image moved past a clear gap")
+                    nearTieMoves += 1
+                }
+                ranksOfTruth.append(rank)
+            }
+            func recall(_ k: Int) -> Double { 100 * Double(ranksOfTruth.filter { $0 < k }.count) / Double(ranksOfTruth.count) }
+            let line = String(format: "Text to image: %.1f %.1f %.1f", recall(1), recall(5), recall(10))
+            if precision == "float32" {
+                XCTAssertTrue(t2iLine.hasPrefix(line), "\(precision): search gives \(line), scan-eval printed \(t2iLine)")
+            } else {
+                print("float16 exact search: \(swaps) of \(captions.count * images) ranks differ from scan-eval's order, all near ties; " +
+                      "the true image moved in \(nearTieMoves) captions: \(line) against scan-eval's \(t2iLine)")
+            }
+        }
+    }
 }
