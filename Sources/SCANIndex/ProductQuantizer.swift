@@ -62,10 +62,21 @@ public struct ProductQuantizer: Sendable, Equatable {
     }
 
     /// Writes the codes of `rows` vectors (row-major, dim floats each) to `codes` (rows x codeBytes).
+    /// A vector's code does not depend on the rows encoded with it, nor on the CPU.
     public func encode(_ x: UnsafePointer<Float>, rows: Int, into codes: UnsafeMutablePointer<UInt8>) {
         transposed.withUnsafeBufferPointer { t in
             norms.withUnsafeBufferPointer { n in
                 scan_pq_assign(x, rows, dim, subDim, centroidCount, t.baseAddress!, n.baseAddress!, codes)
+            }
+        }
+    }
+
+    /// `encode` through one chosen path of the kernel (tests, benchmarks); false, writing nothing,
+    /// when the CPU lacks it.
+    public func encode(_ x: UnsafePointer<Float>, rows: Int, into codes: UnsafeMutablePointer<UInt8>, path: ProductQuantizerAssignmentPath) -> Bool {
+        transposed.withUnsafeBufferPointer { t in
+            norms.withUnsafeBufferPointer { n in
+                scan_pq_assign_path(path.code, x, rows, dim, subDim, centroidCount, t.baseAddress!, n.baseAddress!, codes) == 0
             }
         }
     }
