@@ -9,14 +9,12 @@ import XCTest
 final class ShardTests: XCTestCase {
     var world: SearchWorld { SearchWorld.shared }
 
-    func buildShard(_ i: Int, of n: Int, into path: String, model: String? = nil) throws -> BuildReport {
+    func buildShard(_ i: Int, of n: Int, into path: String, model: String? = nil, precision: Precision = .float16, batchSize: Int = 64) throws -> BuildReport {
         var o = BuildOptions()
         o.showProgress = false
-        o.batchSize = 64
+        o.batchSize = batchSize
         o.shard = (i, n)
-        // float16 like the search world's whole indexes (pq codes may round differently with the
-        // batch an image is encoded in, so a pq split and a pq build --shard need not match byte for byte).
-        o.precision = .float16
+        o.precision = precision
         let src = try PrecompFeatureSource(imagesPath: world.testImages, captionsPath: world.testCaptions)
         return try IndexBuilder.build(index: path, modelDirectory: model ?? world.modelFitted, source: src, options: o)
     }
@@ -74,7 +72,7 @@ final class ShardTests: XCTestCase {
         XCTAssertEqual(manifests.map(\.regionCount).reduce(0, +), try IndexReader(path: whole).manifest.regionCount)
 
         // split == build --shard: same ids, same set, byte-identical records (the encoder gives each image
-        // the same bytes whichever batch it was in), same counts.
+        // the same bytes whichever batch it was in), same counts. The pq4 case is its own test below.
         let report = try IndexSplitter.split(index: whole, shards: n, outPrefix: tmp + "/split")
         XCTAssertEqual(report.counts, manifests.map(\.imageCount))
         XCTAssertEqual(report.copied, wholeIDs.count)
@@ -156,6 +154,29 @@ final class ShardTests: XCTestCase {
         func fp(_ s: String) -> String? { s.split(separator: "\n").first { $0.hasPrefix("content fingerprint:") }.map(String.init) }
         XCTAssertNotNil(fp(v1.stdout))
         XCTAssertEqual(fp(v1.stdout), fp(v2.stdout))
+    }
+
+    /// pq4 split == pq4 build --shard, byte for byte: the codebook (trained on the whole source's
+    /// sample in both) and every code depend on the images alone, not on the batches they were
+    /// encoded in. The shards are built in batches of 7 (the whole index in batches of 64), so no
+    /// image meets the same batch companions, nor the same position in its batch, twice.
+    func testSplitOfAPQIndexEqualsBuildShardByteForByte() throws {
+        let whole = try world.index("shards-pq4", model: world.modelFitted, precision: .pq4)
+        let tmp = makeTempDir(self)
+        let n = 2
+        let report = try IndexSplitter.split(index: whole, shards: n, outPrefix: tmp + "/split")
+        let wholeCodebook = try IndexReader(path: whole).withSnapshot { try $0.codebook() }
+        XCTAssertNotNil(wholeCodebook)
+        for i in 0..<n {
+            let built = tmp + "/built-\(i)"
+            let b = try buildShard(i, of: n, into: built, precision: .pq4, batchSize: 7)
+            XCTAssertGreaterThan(b.appended, 0)
+            XCTAssertEqual(try IndexReader(path: built).withSnapshot { try $0.codebook() }, wholeCodebook, "shard \(i): the same codebook")
+            XCTAssertEqual(try IndexReader(path: report.paths[i]).manifest.shard, try IndexReader(path: built).manifest.shard)
+            XCTAssertEqual(try ids(report.paths[i]).sorted(), try ids(built).sorted())
+            XCTAssertEqual(try contentFingerprint(report.paths[i]), try contentFingerprint(built), "shard \(i): split and build --shard hold the same bytes")
+            XCTAssertTrue(try IndexReader(path: built).verify().isOK)
+        }
     }
 
     /// A product-quantised index's records decode only with its codebook: split gives every shard a copy.
