@@ -1,3 +1,4 @@
+import Foundation
 import CSCANKernels
 import SCANCore
 
@@ -55,6 +56,17 @@ public struct ProductQuantizer: Sendable, Equatable {
         }
         transposed = t
         norms = n
+    }
+
+    /// XXH64 of the shape and the centroids' float32 bits (little-endian), 16 hex digits: equal
+    /// exactly when two codebooks give every code the same meaning. Named in the manifest and in a
+    /// shard set's fingerprint.
+    public var fingerprint: String {
+        var bytes: [UInt8] = Array("scan-pq-codebook-v1".utf8)
+        for v in [dim, subDim, centroidCount] { withUnsafeBytes(of: UInt64(v).littleEndian) { bytes += $0 } }
+        bytes.reserveCapacity(bytes.count + centroids.count * 4)
+        for v in centroids { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes += $0 } }
+        return String(format: "%016llx", XXH64.hash(bytes))
     }
 
     public static func == (a: ProductQuantizer, b: ProductQuantizer) -> Bool {
