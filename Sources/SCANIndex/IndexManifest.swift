@@ -56,6 +56,9 @@ public struct IndexManifest: Codable, Equatable, Sendable {
     public var sourceFiles: [SourceFile]? = nil
     /// Set when the index is one shard of a shard set (absent for a whole index).
     public var shard: ShardMembership? = nil
+    /// `ProductQuantizer.fingerprint` of the stored codebook of a product-quantised index, written
+    /// with it (absent before one is installed, and in indexes written before it existed).
+    public var codebookFingerprint: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", state
@@ -67,6 +70,7 @@ public struct IndexManifest: Codable, Equatable, Sendable {
         case createdAt = "created_at", updatedAt = "updated_at", sources
         case sourceFiles = "source_files"
         case shard
+        case codebookFingerprint = "codebook_fingerprint"
     }
 
     public init(modelFingerprint: String, modelName: String, embedDim: Int, imgDim: Int, precision: Precision,
@@ -114,6 +118,7 @@ public struct IndexManifest: Codable, Equatable, Sendable {
         sources = try c.decode([String].self, forKey: .sources)
         sourceFiles = try c.decodeIfPresent([SourceFile].self, forKey: .sourceFiles)
         shard = try c.decodeIfPresent(ShardMembership.self, forKey: .shard)
+        codebookFingerprint = try c.decodeIfPresent(String.self, forKey: .codebookFingerprint)
     }
 
     /// The current time as ISO 8601 UTC (seconds).
@@ -168,6 +173,9 @@ public struct IndexManifest: Codable, Equatable, Sendable {
             guard s.hash == ShardMembership.xxh64Scheme else {
                 throw IndexError.badManifest(path: path, reason: "shard.hash: expected '\(ShardMembership.xxh64Scheme)', found '\(s.hash)'")
             }
+        }
+        if let f = m.codebookFingerprint, !(f.utf8.count == 16 && f.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })) {
+            throw IndexError.badManifest(path: path, reason: "codebook_fingerprint: expected 16 lowercase hex digits, found '\(f)'")
         }
         return m
     }

@@ -92,6 +92,11 @@ public final class IndexReader: @unchecked Sendable {
                     problems.append(.init(database: dbs.manifest.name, key: "codebook", reason: "missing: the regions are \(m.precision.rawValue)"))
                 } else if let cb = codebook, cb.subDim != m.precision.subDim {
                     problems.append(.init(database: dbs.manifest.name, key: "codebook", reason: "sub_dim \(cb.subDim), precision \(m.precision.rawValue)"))
+                } else if let cb = codebook, let named = m.codebookFingerprint, cb.fingerprint != named {
+                    // The shard set fingerprint was made from the named codebook: another one breaks the set's promise.
+                    problems.append(.init(database: dbs.manifest.name, key: "codebook", reason: "fingerprint \(cb.fingerprint), manifest codebook_fingerprint \(named)"))
+                } else if codebook == nil, let named = m.codebookFingerprint {
+                    problems.append(.init(database: dbs.manifest.name, key: "codebook", reason: "missing: the manifest names codebook \(named)"))
                 }
             } catch {
                 problems.append(.init(database: dbs.manifest.name, key: "codebook", reason: reason(error)))

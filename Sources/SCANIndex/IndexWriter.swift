@@ -158,7 +158,9 @@ public final class IndexWriter {
         if m.prefilterFingerprint != c.prefilterFingerprint {
             throw mismatch("prefilter_fingerprint", c.prefilterFingerprint ?? "none", m.prefilterFingerprint ?? "none")
         }
-        if m.shard != c.shard { throw mismatch("shard", c.shard?.description ?? "a whole index (no shard)", m.shard?.description ?? "a whole index (no shard)") }
+        // A pq shard's set fingerprint names its codebook from the moment it is installed.
+        let shard = m.codebookFingerprint.flatMap { c.shard?.withCodebook($0) } ?? c.shard
+        if m.shard != shard { throw mismatch("shard", shard?.description ?? "a whole index (no shard)", m.shard?.description ?? "a whole index (no shard)") }
     }
 
     /// Stores the codebook of a product-quantised index (one commit, before any region record).
@@ -174,11 +176,19 @@ public final class IndexWriter {
         let dbs = databases
         let value = try pq.record()
         let p = path
-        try environment.write { txn in
+        let fingerprint = pq.fingerprint
+        // The codebook, its fingerprint in the manifest and a shard's set fingerprint naming it: one commit.
+        manifest = try environment.write { txn -> IndexManifest in
             if try txn.get(dbs.manifest, key: IndexDatabases.codebookKey) != nil {
                 throw IndexError.badManifest(path: p, reason: "the index has a codebook already")
             }
+            var m = try dbs.readManifest(txn, path: p)
+            try IndexWriter.check(m, against: c, path: p)
             try txn.put(dbs.manifest, key: IndexDatabases.codebookKey, value: value)
+            m.codebookFingerprint = fingerprint
+            m.shard = m.shard?.withCodebook(fingerprint)
+            try dbs.writeManifest(m, txn)
+            return m
         }
         regionCodec.codebook = pq
     }

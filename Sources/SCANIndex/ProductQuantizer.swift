@@ -1,3 +1,4 @@
+import Foundation
 import CSCANKernels
 import SCANCore
 
@@ -57,15 +58,37 @@ public struct ProductQuantizer: Sendable, Equatable {
         norms = n
     }
 
+    /// XXH64 of the shape and the centroids' float32 bits (little-endian), 16 hex digits: equal
+    /// exactly when two codebooks give every code the same meaning. Named in the manifest and in a
+    /// shard set's fingerprint.
+    public var fingerprint: String {
+        var bytes: [UInt8] = Array("scan-pq-codebook-v1".utf8)
+        for v in [dim, subDim, centroidCount] { withUnsafeBytes(of: UInt64(v).littleEndian) { bytes += $0 } }
+        bytes.reserveCapacity(bytes.count + centroids.count * 4)
+        for v in centroids { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes += $0 } }
+        return String(format: "%016llx", XXH64.hash(bytes))
+    }
+
     public static func == (a: ProductQuantizer, b: ProductQuantizer) -> Bool {
         a.dim == b.dim && a.subDim == b.subDim && a.centroidCount == b.centroidCount && a.centroids == b.centroids
     }
 
     /// Writes the codes of `rows` vectors (row-major, dim floats each) to `codes` (rows x codeBytes).
+    /// A vector's code does not depend on the rows encoded with it, nor on the CPU.
     public func encode(_ x: UnsafePointer<Float>, rows: Int, into codes: UnsafeMutablePointer<UInt8>) {
         transposed.withUnsafeBufferPointer { t in
             norms.withUnsafeBufferPointer { n in
                 scan_pq_assign(x, rows, dim, subDim, centroidCount, t.baseAddress!, n.baseAddress!, codes)
+            }
+        }
+    }
+
+    /// `encode` through one chosen path of the kernel (tests, benchmarks); false, writing nothing,
+    /// when the CPU lacks it.
+    public func encode(_ x: UnsafePointer<Float>, rows: Int, into codes: UnsafeMutablePointer<UInt8>, path: ProductQuantizerAssignmentPath) -> Bool {
+        transposed.withUnsafeBufferPointer { t in
+            norms.withUnsafeBufferPointer { n in
+                scan_pq_assign_path(path.code, x, rows, dim, subDim, centroidCount, t.baseAddress!, n.baseAddress!, codes) == 0
             }
         }
     }

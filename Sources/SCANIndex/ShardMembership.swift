@@ -5,7 +5,8 @@ import Foundation
 /// The hash is XXH64 (seed 0) of the id's UTF-8 bytes, modulo `count`: it depends on the id alone,
 /// so a build with `--shard i/N`, a split of a whole index and a later `add` all put an image in the
 /// same shard, on any machine. `setFingerprint` names the set: the shard count, the hash and what
-/// makes scores comparable across shards (model, prefilter, storage precisions). Every shard of one
+/// makes scores comparable across shards (model, prefilter, storage precisions, and a product-
+/// quantised index's codebook, see `withCodebook`). Every shard of one
 /// set carries the same fingerprint; a merger refuses shards whose fingerprints differ.
 public struct ShardMembership: Codable, Equatable, Sendable, CustomStringConvertible {
     /// The only hash scheme so far, written into the manifest so that a future one cannot be confused with it.
@@ -41,6 +42,14 @@ public struct ShardMembership: Codable, Equatable, Sendable, CustomStringConvert
                     "prefilter=\(prefilterFingerprint ?? "mean")", "precision=\(precision.rawValue)",
                     "prefilter_precision=\(prefilterPrecision.rawValue)"].joined(separator: "\n")
         return String(format: "%016llx", XXH64.hash(Array(text.utf8)))
+    }
+
+    /// This shard once its codebook is known (a product-quantised index): codes are comparable
+    /// across shards only under one codebook, so the set fingerprint names it too. Applied once,
+    /// when the codebook is installed, to the fingerprint of `setFingerprint(count:...)`.
+    public func withCodebook(_ codebookFingerprint: String) -> ShardMembership {
+        let text = ["scan-shard-set-codebook-v1", "set=\(setFingerprint)", "codebook=\(codebookFingerprint)"].joined(separator: "\n")
+        return ShardMembership(index: index, count: count, setFingerprint: String(format: "%016llx", XXH64.hash(Array(text.utf8))), hash: hash)
     }
 
     /// Parses `i/N` (0 <= i < N, 1 <= N <= 4096).

@@ -54,12 +54,13 @@ public struct IndexInfo: Sendable {
             "state: \(m.state.rawValue); format version \(m.formatVersion); created \(m.createdAt), updated \(m.updatedAt)",
             "model: \(m.modelName) (fingerprint \(m.modelFingerprint)); embed_dim \(m.embedDim), img_dim \(m.imgDim)",
             "images: \(m.liveCount) live, \(m.deletedCount) deleted; regions: \(m.regionCount)" + (m.liveCount > 0 ? String(format: " (%.1f per live image)", Double(m.regionCount) / Double(max(1, m.liveCount))) : ""),
-            "region precision: \(m.precision.rawValue)",
+            "region precision: \(m.precision.rawValue)" + (m.codebookFingerprint.map { " (codebook fingerprint \($0))" } ?? ""),
             "prefilter: \(m.prefilterKind.rawValue), dim \(m.prefilterDim), stored as \(m.prefilterPrecision.rawValue)"
                 + (m.prefilterFingerprint.map { " (fingerprint \($0))" } ?? " (plain mean of the regions: poor retention)"),
         ]
         if let sh = m.shard {
-            lines.append("shard: \(sh.index) of \(sh.count) of shard set \(sh.setFingerprint) (images whose XXH64(UTF-8 id) mod \(sh.count) is \(sh.index))")
+            lines.append("shard: \(sh.index) of \(sh.count) of shard set \(sh.setFingerprint) (images whose XXH64(UTF-8 id) mod \(sh.count) is \(sh.index)"
+                + (m.codebookFingerprint != nil ? "; the set's fingerprint names the codebook)" : ")"))
         }
         if !prefilterMetadata.isEmpty {
             lines.append("prefilter fitted: " + prefilterMetadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))

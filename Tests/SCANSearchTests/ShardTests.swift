@@ -9,14 +9,14 @@ import XCTest
 final class ShardTests: XCTestCase {
     var world: SearchWorld { SearchWorld.shared }
 
-    func buildShard(_ i: Int, of n: Int, into path: String, model: String? = nil) throws -> BuildReport {
+    func buildShard(_ i: Int, of n: Int, into path: String, model: String? = nil, precision: Precision = .float16, batchSize: Int = 64,
+                    codebookSeed: UInt64? = nil) throws -> BuildReport {
         var o = BuildOptions()
+        if let codebookSeed { o.codebookTrainer.seed = codebookSeed }
         o.showProgress = false
-        o.batchSize = 64
+        o.batchSize = batchSize
         o.shard = (i, n)
-        // float16 like the search world's whole indexes (pq codes may round differently with the
-        // batch an image is encoded in, so a pq split and a pq build --shard need not match byte for byte).
-        o.precision = .float16
+        o.precision = precision
         let src = try PrecompFeatureSource(imagesPath: world.testImages, captionsPath: world.testCaptions)
         return try IndexBuilder.build(index: path, modelDirectory: model ?? world.modelFitted, source: src, options: o)
     }
@@ -74,7 +74,7 @@ final class ShardTests: XCTestCase {
         XCTAssertEqual(manifests.map(\.regionCount).reduce(0, +), try IndexReader(path: whole).manifest.regionCount)
 
         // split == build --shard: same ids, same set, byte-identical records (the encoder gives each image
-        // the same bytes whichever batch it was in), same counts.
+        // the same bytes whichever batch it was in), same counts. The pq4 case is its own test below.
         let report = try IndexSplitter.split(index: whole, shards: n, outPrefix: tmp + "/split")
         XCTAssertEqual(report.counts, manifests.map(\.imageCount))
         XCTAssertEqual(report.copied, wholeIDs.count)
@@ -144,7 +144,7 @@ final class ShardTests: XCTestCase {
         let json = try ToolRunner.run("scan-index", ["info", "--index", tmp + "/cli-1-of-2", "--json"], in: tmp)
         XCTAssertTrue(json.stdout.contains("\"set_fingerprint\":\"\(set)\""), json.stdout)
         let verify = try ToolRunner.run("scan-index", ["verify", "--index", tmp + "/cli-1-of-2"], in: tmp)
-        XCTAssertEqual(verify.status, 0, verify.stdout)
+        XCTAssertEqual(verify.status, 0, verify.stdout + verify.stderr)
         XCTAssertTrue(verify.stdout.contains("content fingerprint: "), verify.stdout)
         let bad = try ToolRunner.run("scan-index", ["build", "--model", world.modelFitted, "--features", world.testImages, "--index", tmp + "/x", "--shard", "2/2"], in: tmp)
         XCTAssertNotEqual(bad.status, 0)
@@ -156,6 +156,107 @@ final class ShardTests: XCTestCase {
         func fp(_ s: String) -> String? { s.split(separator: "\n").first { $0.hasPrefix("content fingerprint:") }.map(String.init) }
         XCTAssertNotNil(fp(v1.stdout))
         XCTAssertEqual(fp(v1.stdout), fp(v2.stdout))
+    }
+
+    /// pq4 split == pq4 build --shard, byte for byte: the codebook (trained on the whole source's
+    /// sample in both) and every code depend on the images alone, not on the batches they were
+    /// encoded in. The shards are built in batches of 7 (the whole index in batches of 64), so no
+    /// image meets the same batch companions, nor the same position in its batch, twice.
+    func testSplitOfAPQIndexEqualsBuildShardByteForByte() throws {
+        let whole = try world.index("shards-pq4", model: world.modelFitted, precision: .pq4)
+        let tmp = makeTempDir(self)
+        let n = 2
+        let report = try IndexSplitter.split(index: whole, shards: n, outPrefix: tmp + "/split")
+        let wholeCodebook = try IndexReader(path: whole).withSnapshot { try $0.codebook() }
+        XCTAssertNotNil(wholeCodebook)
+        for i in 0..<n {
+            let built = tmp + "/built-\(i)"
+            let b = try buildShard(i, of: n, into: built, precision: .pq4, batchSize: 7)
+            XCTAssertGreaterThan(b.appended, 0)
+            XCTAssertEqual(try IndexReader(path: built).withSnapshot { try $0.codebook() }, wholeCodebook, "shard \(i): the same codebook")
+            XCTAssertEqual(try IndexReader(path: report.paths[i]).manifest.shard, try IndexReader(path: built).manifest.shard)
+            XCTAssertEqual(try ids(report.paths[i]).sorted(), try ids(built).sorted())
+            XCTAssertEqual(try contentFingerprint(report.paths[i]), try contentFingerprint(built), "shard \(i): split and build --shard hold the same bytes")
+            XCTAssertTrue(try IndexReader(path: built).verify().isOK)
+        }
+    }
+
+    /// A pq shard set's fingerprint names the codebook: two shards whose codes mean different things
+    /// (codebooks of another k-means seed) are not one set, although model, prefilter, precision and
+    /// count agree; verify checks the manifest's codebook fingerprint against the stored codebook,
+    /// and scan_ray's loader (python/scan_ray/shardset.py, through `scan-index info --json`) refuses
+    /// the mixed set and accepts the matching one.
+    func testShardsWithDifferentCodebooksAreDifferentSets() throws {
+        let tmp = makeTempDir(self)
+        _ = try buildShard(0, of: 2, into: tmp + "/a-0-of-2", precision: .pq4)
+        _ = try buildShard(1, of: 2, into: tmp + "/a-1-of-2", precision: .pq4)
+        _ = try buildShard(1, of: 2, into: tmp + "/b-1-of-2", precision: .pq4, codebookSeed: 99)
+        let a0 = try IndexReader(path: tmp + "/a-0-of-2").manifest
+        let a1 = try IndexReader(path: tmp + "/a-1-of-2").manifest
+        let b1 = try IndexReader(path: tmp + "/b-1-of-2").manifest
+        let cbA = try IndexReader(path: tmp + "/a-1-of-2").withSnapshot { try $0.codebook() }
+        let cbB = try IndexReader(path: tmp + "/b-1-of-2").withSnapshot { try $0.codebook() }
+        XCTAssertNotEqual(cbA, cbB, "another seed, another codebook")
+        XCTAssertEqual(a1.codebookFingerprint, cbA?.fingerprint)
+        XCTAssertEqual(b1.codebookFingerprint, cbB?.fingerprint)
+        XCTAssertEqual(a0.codebookFingerprint, a1.codebookFingerprint)
+        XCTAssertNotEqual(a1.codebookFingerprint, b1.codebookFingerprint)
+        XCTAssertEqual(a0.shard?.setFingerprint, a1.shard?.setFingerprint, "one codebook, one set")
+        XCTAssertNotEqual(a1.shard?.setFingerprint, b1.shard?.setFingerprint, "two codebooks, two sets")
+        XCTAssertEqual([a1.modelFingerprint, a1.prefilterFingerprint, a1.precision.rawValue], [b1.modelFingerprint, b1.prefilterFingerprint, b1.precision.rawValue])
+        // The fingerprint is the codebook-free set's, extended by the codebook's (an independent recomputation).
+        let plain = try buildShard(1, of: 2, into: tmp + "/f16-1-of-2", precision: .float16).manifest.shard
+        let base = ShardMembership.setFingerprint(count: 2, modelFingerprint: a1.modelFingerprint, prefilterFingerprint: a1.prefilterFingerprint,
+                                                  precision: .pq4, prefilterPrecision: a1.prefilterPrecision)
+        XCTAssertNotEqual(plain?.setFingerprint, base, "float16 and pq4 are other sets anyway")
+        XCTAssertEqual(ShardMembership(index: 1, count: 2, setFingerprint: base).withCodebook(cbB?.fingerprint ?? "").setFingerprint, b1.shard?.setFingerprint)
+        for p in ["a-0-of-2", "a-1-of-2", "b-1-of-2"] { XCTAssertTrue(try IndexReader(path: tmp + "/" + p).verify().isOK, p) }
+        // A resumed build (another writer opened on the shard) accepts it: its configured set plus its stored codebook.
+        let resumed = try buildShard(1, of: 2, into: tmp + "/b-1-of-2", precision: .pq4, codebookSeed: 99)
+        XCTAssertEqual(resumed.appended, 0)
+        XCTAssertEqual(resumed.manifest.shard, b1.shard)
+
+        let script = """
+        import sys
+        from scan_ray.shardset import load_shard_set, ShardSetError
+        tool, d = sys.argv[1], sys.argv[2]
+        print("same", len(load_shard_set([d + "/a-0-of-2", d + "/a-1-of-2"], tool)))
+        try:
+            load_shard_set([d + "/a-0-of-2", d + "/b-1-of-2"], tool)
+            print("mixed accepted")
+        except ShardSetError as e:
+            print("mixed refused:", e)
+        """
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", script, try ToolRunner.path("scan-index"), tmp]
+        var env = ProcessInfo.processInfo.environment
+        env["PYTHONPATH"] = ReferenceFixtures.packageRoot.appendingPathComponent("python").path
+        p.environment = env
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, text)
+        XCTAssertTrue(text.contains("same 2"), text)
+        XCTAssertTrue(text.contains("mixed refused:") && text.contains(b1.codebookFingerprint ?? "?"), text)
+
+        let info = try ToolRunner.run("scan-index", ["info", "--index", tmp + "/b-1-of-2"])
+        XCTAssertTrue(info.stdout.contains("codebook fingerprint \(b1.codebookFingerprint ?? "?")"), info.stdout)
+
+        // A manifest naming another codebook than the stored one is a verify problem.
+        let lmdb = try LMDBEnvironment.open(path: tmp + "/b-1-of-2")
+        let dbs = try IndexDatabases(lmdb, create: false)
+        try lmdb.write { txn in
+            var m = try dbs.readManifest(txn, path: tmp + "/b-1-of-2")
+            m.codebookFingerprint = a1.codebookFingerprint
+            try dbs.writeManifest(m, txn)
+        }
+        let report = try IndexReader(path: tmp + "/b-1-of-2").verify()
+        XCTAssertFalse(report.isOK)
+        XCTAssertTrue(report.problems.contains { $0.key == "codebook" && $0.reason.contains("codebook_fingerprint \(a1.codebookFingerprint ?? "?")") }, report.summary)
     }
 
     /// A product-quantised index's records decode only with its codebook: split gives every shard a copy.

@@ -8,7 +8,7 @@ struct ScanBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scan-bench",
         abstract: "Benchmarks: sgemm yardstick, exact similarity matrix, training step, index, codecs, first stage, TSV conversion.",
-        subcommands: [Similarity.self, TrainBench.self, IndexBench.self, Retention.self, CodecBench.self, FirstStageBench.self, PackedGemmBench.self, CodecThroughputBench.self, ConvertBench.self])
+        subcommands: [Similarity.self, TrainBench.self, IndexBench.self, Retention.self, CodecBench.self, FirstStageBench.self, PackedGemmBench.self, CodecThroughputBench.self, PQEncodeBench.self, ConvertBench.self])
 
     static func main() { runWithFastBLAS() }
 }

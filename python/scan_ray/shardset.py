@@ -66,7 +66,8 @@ def shard_dirs_for_prefix(prefix: str) -> List[str]:
 
 def load_shard_set(paths: List[str], scan_index: str) -> List[Shard]:
     """Reads every shard's manifest and checks that they are shards 0..N-1 of one set, all complete,
-    with one model and one prefilter (one set fingerprint). Returns them ordered by shard number."""
+    with one model, one prefilter and, for product-quantised shards, one codebook (one set
+    fingerprint: scan-index puts the codebook's into it). Returns them ordered by shard number."""
     shards = []
     for p in paths:
         m = read_manifest(p, scan_index)
@@ -82,7 +83,9 @@ def load_shard_set(paths: List[str], scan_index: str) -> List[Shard]:
     models = {(s.model_fingerprint, s.manifest.get("prefilter_fingerprint")) for s in shards}
     if len(sets) != 1 or len(models) != 1 or len(counts) != 1:
         raise ShardSetError("shard_set: the shards belong to different sets: " +
-                            ", ".join(f"{s.path}: shard {s.index}/{s.count} set {s.set_fingerprint} model {s.model_fingerprint}" for s in shards))
+                            ", ".join(f"{s.path}: shard {s.index}/{s.count} set {s.set_fingerprint} model {s.model_fingerprint}"
+                                      + (f" codebook {s.manifest['codebook_fingerprint']}" if s.manifest.get("codebook_fingerprint") else "")
+                                      for s in shards))
     n = counts.pop()
     numbers = sorted(s.index for s in shards)
     if numbers != list(range(n)):
