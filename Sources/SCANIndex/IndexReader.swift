@@ -12,6 +12,8 @@ public final class IndexReader: @unchecked Sendable {
     public let manifest: IndexManifest
     public let environment: LMDBEnvironment
     public let databases: IndexDatabases
+    /// The parsed codebook, shared by this reader's snapshots.
+    private let codebookCache = CodebookCache()
 
     /// Opens the index at `path`. Fails for a missing index, an unsupported format version, or a
     /// state other than `complete` unless `allowIncomplete`.
@@ -29,7 +31,7 @@ public final class IndexReader: @unchecked Sendable {
 
     /// A new snapshot of the current commit; close it (or drop it) when the query is done.
     public func snapshot() throws -> IndexSnapshot {
-        try IndexSnapshot(path: path, environment: environment, databases: databases)
+        try IndexSnapshot(path: path, environment: environment, databases: databases, codebookCache: codebookCache)
     }
 
     /// Runs `body` with a snapshot that is closed afterwards.

@@ -16,10 +16,12 @@ public final class IndexSnapshot: @unchecked Sendable {
     private var deletedLoaded: Set<UInt64>?
     private var codebookLoaded = false
     private var cachedCodebook: ProductQuantizer?
+    private let codebookCache: CodebookCache
 
-    init(path: String, environment: LMDBEnvironment, databases: IndexDatabases) throws {
+    init(path: String, environment: LMDBEnvironment, databases: IndexDatabases, codebookCache: CodebookCache = CodebookCache()) throws {
         self.path = path
         self.databases = databases
+        self.codebookCache = codebookCache
         txn = try environment.begin(readOnly: true)
         manifest = try databases.readManifest(txn, path: path)
     }
@@ -36,13 +38,14 @@ public final class IndexSnapshot: @unchecked Sendable {
     /// LMDB's id of the snapshot's transaction (equal ids: same commit).
     public var transactionID: Int { lock.lock(); defer { lock.unlock() }; return txn.id }
 
-    /// The index's product-quantisation codebook (nil for scalar precisions), read once per snapshot.
+    /// The index's product-quantisation codebook (nil for scalar precisions), looked up once per
+    /// snapshot and parsed once per reader (`CodebookCache`).
     public func codebook() throws -> ProductQuantizer? {
         guard manifest.precision.isProductQuantized else { return nil }
         lock.lock()
         defer { lock.unlock() }
         if !codebookLoaded {
-            cachedCodebook = try databases.readCodebook(txn, dim: manifest.embedDim)
+            cachedCodebook = try codebookCache.codebook(txn, databases: databases, dim: manifest.embedDim)
             codebookLoaded = true
         }
         return cachedCodebook

@@ -95,17 +95,8 @@ public struct ProductQuantizer: Sendable, Equatable {
 
     /// Reconstructs `rows` vectors from their codes. A code outside the codebook is a corrupt record.
     public func decode(_ codes: UnsafePointer<UInt8>, rows: Int, into out: UnsafeMutablePointer<Float>) -> Bool {
-        let m = subspaces, d = subDim, c = centroidCount
-        return centroids.withUnsafeBufferPointer { cb in
-            let base = cb.baseAddress!
-            for r in 0..<rows {
-                for s in 0..<m {
-                    let k = Int(codes[r * m + s])
-                    guard k < c else { return false }
-                    (out + r * dim + s * d).update(from: base + (s * c + k) * d, count: d)
-                }
-            }
-            return true
+        centroids.withUnsafeBufferPointer { cb in
+            scan_pq_decode(codes, rows, subspaces, subDim, centroidCount, cb.baseAddress!, out) == 0
         }
     }
 

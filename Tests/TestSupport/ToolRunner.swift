@@ -61,11 +61,27 @@ public enum ToolRunner {
             pipe.fileHandleForWriting.closeFile()
         }
         return (p, {
-            p.waitUntilExit()
+            let (status, reason) = wait(p)
             let o = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
             let e = (try? String(contentsOfFile: err, encoding: .utf8)) ?? ""
-            return Output(status: p.terminationStatus, reason: p.terminationReason, stdout: o, stderr: e)
+            return Output(status: status, reason: reason, stdout: o, stderr: e)
         })
+    }
+
+    /// Waits for `p` to end. Foundation's `waitUntilExit` can miss the exit of a child killed right
+    /// after it started (the test process then hung with the child a zombie), so the child is also
+    /// reaped here directly once Foundation has not seen it end.
+    static func wait(_ p: Process) -> (Int32, Process.TerminationReason) {
+        while p.isRunning {
+            var raw: Int32 = 0
+            if waitpid(p.processIdentifier, &raw, WNOHANG) == p.processIdentifier {
+                // WIFSIGNALED / WTERMSIG / WEXITSTATUS, which Swift does not import as functions.
+                let signal = raw & 0x7f
+                return signal != 0 ? (signal, .uncaughtSignal) : ((raw >> 8) & 0xff, .exit)
+            }
+            usleep(5_000)
+        }
+        return (p.terminationStatus, p.terminationReason)
     }
 
     /// Runs `tool` to completion. `dir` defaults to a fresh temporary directory.

@@ -27,4 +27,11 @@ int scan_pq_best_path(void);
 /// out[i] = sum_j lo_j * w_lo[j] + hi_j * w_hi[j].
 void scan_sq4_scores(const uint8_t *codes, size_t n, size_t half, const int16_t *w_lo, const int16_t *w_hi, int32_t *out);
 
+/// Product-quantisation decoding: row r of `out` (dim = subspaces x sub_dim floats) is the
+/// concatenation of centroid codes[r * subspaces + m] of each sub-space m, from `centroids`
+/// ([m][c][j], n_centroids per sub-space). Returns 0, or -1 at the first code >= n_centroids (a
+/// corrupt record; `out` is then partly written).
+int scan_pq_decode(const uint8_t *codes, size_t rows, size_t subspaces, size_t sub_dim, size_t n_centroids,
+                   const float *centroids, float *out);
+
 #endif
