@@ -139,8 +139,9 @@ public enum FirstStageBenchmark {
     }
 
     /// An index holding the vectors as prefilter vectors (float16 records, as a build stores them)
-    /// and one 4-dim region per image.
-    public static func write(_ vectors: [Float], dim: Int, to path: String) throws {
+    /// and one 4-dim region per image, ids `firstID`, `firstID + 1`, ... (appended to the index at
+    /// `path` when it exists: a later commit).
+    public static func write(_ vectors: [Float], dim: Int, to path: String, firstID: Int = 0) throws {
         let n = vectors.count / dim
         let c = IndexWriter.Configuration(modelFingerprint: "first-stage-benchmark", modelName: "generated", embedDim: 4, imgDim: 4,
                                           precision: .float16, prefilterKind: .projection, prefilterDim: dim, prefilterPrecision: .float16,
@@ -151,7 +152,7 @@ public enum FirstStageBenchmark {
         for lo in stride(from: 0, to: n, by: batch) {
             let hi = min(n, lo + batch)
             let records = (lo..<hi).map { i in
-                ImageRecord(id: String(i), source: "generated", regions: region, prefilter: Array(vectors[(i * dim)..<((i + 1) * dim)]))
+                ImageRecord(id: String(firstID + i), source: "generated", regions: region, prefilter: Array(vectors[(i * dim)..<((i + 1) * dim)]))
             }
             try w.append(records)
         }

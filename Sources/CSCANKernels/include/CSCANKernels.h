@@ -6,6 +6,7 @@
 #include "CSCANPackedGemm.h"
 #include "CSCANAllocator.h"
 #include "CSCANQuantization.h"
+#include "CSCANFastScan.h"
 
 /// 1 when the running CPU has AVX-512F, else 0.
 int scan_cpu_has_avx512f(void);
