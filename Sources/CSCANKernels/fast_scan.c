@@ -123,7 +123,7 @@ static void block_scalar(const uint8_t *b, size_t pdim, const uint8_t *lut, uint
 }
 
 #if defined(SCAN_FS_X86)
-// Even / odd 16-bit partial sums of the four lanes' images -> 32 scores in image order.
+// Even / odd 16-bit sums of a block's images (first and second 16 images) -> 32 scores in image order.
 __attribute__((target("avx2")))
 static inline void store_scores(__m128i even_lo, __m128i odd_lo, __m128i even_hi, __m128i odd_hi, uint16_t *out) {
     _mm_storeu_si128((__m128i *)(out + 0), _mm_unpacklo_epi16(even_lo, odd_lo));
@@ -133,24 +133,28 @@ static inline void store_scores(__m128i even_lo, __m128i odd_lo, __m128i even_hi
 }
 
 // Two dimensions per step: the 256-bit table holds dimension d's in its low lane and d + 1's in its high one.
+// Each lookup result is added as whole 16-bit lanes (even image + 256 x odd image) and its high bytes
+// (odd images) separately; the even sums are recovered at the end as whole - 256 x odd, exact modulo
+// 2^16 because every true sum is below 2^16 (one operation fewer per lookup than masking).
 __attribute__((target("avx2")))
 static void block_avx2(const uint8_t *b, size_t pdim, const uint8_t *lut, uint16_t *out) {
-    const __m256i nib = _mm256_set1_epi8(0x0f), low_byte = _mm256_set1_epi16(0x00ff);
+    const __m256i nib = _mm256_set1_epi8(0x0f);
     __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
     for (size_t d = 0; d < pdim; d += 2) {
         __m256i c = _mm256_loadu_si256((const __m256i *)(b + d * 16));
         __m256i t = _mm256_loadu_si256((const __m256i *)(lut + d * 16));
         __m256i r0 = _mm256_shuffle_epi8(t, _mm256_and_si256(c, nib));
         __m256i r1 = _mm256_shuffle_epi8(t, _mm256_and_si256(_mm256_srli_epi16(c, 4), nib));
-        a0 = _mm256_add_epi16(a0, _mm256_and_si256(r0, low_byte));
+        a0 = _mm256_add_epi16(a0, r0);
         a1 = _mm256_add_epi16(a1, _mm256_srli_epi16(r0, 8));
-        a2 = _mm256_add_epi16(a2, _mm256_and_si256(r1, low_byte));
+        a2 = _mm256_add_epi16(a2, r1);
         a3 = _mm256_add_epi16(a3, _mm256_srli_epi16(r1, 8));
     }
-    store_scores(_mm_add_epi16(_mm256_castsi256_si128(a0), _mm256_extracti128_si256(a0, 1)),
-                 _mm_add_epi16(_mm256_castsi256_si128(a1), _mm256_extracti128_si256(a1, 1)),
-                 _mm_add_epi16(_mm256_castsi256_si128(a2), _mm256_extracti128_si256(a2, 1)),
-                 _mm_add_epi16(_mm256_castsi256_si128(a3), _mm256_extracti128_si256(a3, 1)), out);
+    __m128i w0 = _mm_add_epi16(_mm256_castsi256_si128(a0), _mm256_extracti128_si256(a0, 1));
+    __m128i o0 = _mm_add_epi16(_mm256_castsi256_si128(a1), _mm256_extracti128_si256(a1, 1));
+    __m128i w1 = _mm_add_epi16(_mm256_castsi256_si128(a2), _mm256_extracti128_si256(a2, 1));
+    __m128i o1 = _mm_add_epi16(_mm256_castsi256_si128(a3), _mm256_extracti128_si256(a3, 1));
+    store_scores(_mm_sub_epi16(w0, _mm_slli_epi16(o0, 8)), o0, _mm_sub_epi16(w1, _mm_slli_epi16(o1, 8)), o1, out);
 }
 
 __attribute__((target("avx2,avx512f,avx512bw")))
@@ -159,22 +163,41 @@ static inline __m128i fold512(__m512i a) {
     return _mm_add_epi16(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
 }
 
-// Four dimensions per step, one per 128-bit lane.
+// Four dimensions per step, one per 128-bit lane; sums as in block_avx2.
 __attribute__((target("avx2,avx512f,avx512bw")))
 static void block_avx512(const uint8_t *b, size_t pdim, const uint8_t *lut, uint16_t *out) {
-    const __m512i nib = _mm512_set1_epi8(0x0f), low_byte = _mm512_set1_epi16(0x00ff);
+    const __m512i nib = _mm512_set1_epi8(0x0f);
     __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
     for (size_t d = 0; d < pdim; d += 4) {
         __m512i c = _mm512_loadu_si512((const void *)(b + d * 16));
         __m512i t = _mm512_loadu_si512((const void *)(lut + d * 16));
         __m512i r0 = _mm512_shuffle_epi8(t, _mm512_and_si512(c, nib));
         __m512i r1 = _mm512_shuffle_epi8(t, _mm512_and_si512(_mm512_srli_epi16(c, 4), nib));
-        a0 = _mm512_add_epi16(a0, _mm512_and_si512(r0, low_byte));
+        a0 = _mm512_add_epi16(a0, r0);
         a1 = _mm512_add_epi16(a1, _mm512_srli_epi16(r0, 8));
-        a2 = _mm512_add_epi16(a2, _mm512_and_si512(r1, low_byte));
+        a2 = _mm512_add_epi16(a2, r1);
         a3 = _mm512_add_epi16(a3, _mm512_srli_epi16(r1, 8));
     }
-    store_scores(fold512(a0), fold512(a1), fold512(a2), fold512(a3), out);
+    __m128i w0 = fold512(a0), o0 = fold512(a1), w1 = fold512(a2), o1 = fold512(a3);
+    store_scores(_mm_sub_epi16(w0, _mm_slli_epi16(o0, 8)), o0, _mm_sub_epi16(w1, _mm_slli_epi16(o1, 8)), o1, out);
+}
+
+// Bit i set when s[i] > threshold, for the 32 scores of a block.
+__attribute__((target("avx2,avx512f,avx512bw")))
+static uint32_t above_avx512(const uint16_t *s, uint16_t threshold) {
+    return (uint32_t)_mm512_cmpgt_epu16_mask(_mm512_loadu_si512((const void *)s), _mm512_set1_epi16((short)threshold));
+}
+
+__attribute__((target("avx2")))
+static uint32_t above_avx2(const uint16_t *s, uint16_t threshold) {
+    // Unsigned compare as signed after flipping the sign bits; packs interleaves the 128-bit lanes,
+    // which the 64-bit permute puts back in order.
+    const __m256i flip = _mm256_set1_epi16((short)0x8000);
+    __m256i t = _mm256_xor_si256(_mm256_set1_epi16((short)threshold), flip);
+    __m256i g0 = _mm256_cmpgt_epi16(_mm256_xor_si256(_mm256_loadu_si256((const __m256i *)s), flip), t);
+    __m256i g1 = _mm256_cmpgt_epi16(_mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(s + 16)), flip), t);
+    __m256i packed = _mm256_permute4x64_epi64(_mm256_packs_epi16(g0, g1), 0xD8);
+    return (uint32_t)_mm256_movemask_epi8(packed);
 }
 #endif
 
@@ -232,6 +255,17 @@ static void heap_offer(scan_fs_heap *h, uint16_t score, uint64_t id) {
     }
 }
 
+static inline uint32_t above(const uint16_t *s, uint16_t threshold, int isa) {
+#if defined(SCAN_FS_X86)
+    if (isa == SCAN_FS_AVX512BW) return above_avx512(s, threshold);
+    if (isa == SCAN_FS_AVX2) return above_avx2(s, threshold);
+#endif
+    (void)isa;
+    uint32_t m = 0;
+    for (int i = 0; i < SCAN_FS_BLOCK; i++) m |= (uint32_t)(s[i] > threshold) << i;
+    return m;
+}
+
 void scan_fs_scan(const uint8_t *blocks, size_t n, size_t pdim, const uint8_t *lut, int isa,
                   uint64_t first_id, const uint64_t *excluded, size_t excluded_words, scan_fs_heap *heap) {
     if (heap->capacity == 0) return;
@@ -239,10 +273,15 @@ void scan_fs_scan(const uint8_t *blocks, size_t n, size_t pdim, const uint8_t *l
     for (size_t i0 = 0; i0 < n; i0 += SCAN_FS_BLOCK) {
         block_scores(blocks + i0 / SCAN_FS_BLOCK * pdim * 16, pdim, lut, isa, s);
         size_t m = n - i0 < SCAN_FS_BLOCK ? n - i0 : SCAN_FS_BLOCK;
-        for (size_t i = 0; i < m; i++) {
-            // Once the heap is full only a score above its worst can enter: most lanes stop here.
+        uint32_t lanes = m == SCAN_FS_BLOCK ? 0xffffffffu : ((1u << m) - 1u);
+        // Once the heap is full only a score above its worst can enter: most blocks stop here. The
+        // worst only rises while the block's lanes enter, so each lane is checked again below.
+        if (heap->count == heap->capacity) lanes &= above(s, heap->scores[0], isa);
+        while (lanes) {
+            int i = __builtin_ctz(lanes);
+            lanes &= lanes - 1;
             if (heap->count == heap->capacity && s[i] <= heap->scores[0]) continue;
-            uint64_t id = first_id + i0 + i;
+            uint64_t id = first_id + i0 + (size_t)i;
             if (excluded && id / 64 < excluded_words && ((excluded[id / 64] >> (id % 64)) & 1)) continue;
             heap_offer(heap, s[i], id);
         }

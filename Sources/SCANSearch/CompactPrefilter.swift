@@ -264,6 +264,14 @@ public final class CompactPrefilter: @unchecked Sendable {
     public var shortlistMinimum = 256
     public func shortlist(k: Int, rows: Int) -> Int { max(0, min(rows, max(Int((Double(k) * shortlistFactor).rounded(.up)), k + shortlistMinimum))) }
 
+    /// The `k` best images of keys `0 ..< rows` by the codes alone (no rescoring), best first: the
+    /// kernel's answer, for benchmarks against other code-only searches.
+    public func approximateTopK(_ query: [Float], k: Int, rows: Int, excluding: Set<UInt64> = []) -> [UInt64] {
+        let st = snapshotState()
+        precondition(query.count == dim)
+        return shortlistKeys(query, rows: min(rows, st.count), size: k, excluding: excluding, state: st)
+    }
+
     /// The `size` best images of keys `0 ..< rows` by the kernel's score, never one of `excluding`,
     /// best first (equal scores: lower key first). Each thread keeps its own bounded heap over its
     /// share of the blocks; no per-image array is made.
@@ -281,7 +289,9 @@ public final class CompactPrefilter: @unchecked Sendable {
         let segs = st.segments.filter { $0.start < rows }
         var firstBlock = [Int](), total = 0
         for s in segs { firstBlock.append(total); total += (min(s.count, rows - s.start) + block - 1) / block }
-        let runs = max(1, min(threads, total / 256))
+        // A second thread pays off only on a long scan: below about 4096 blocks (131,072 images, 16 MB
+        // of codes, in cache) one thread was as fast as two here (README), and waking it costs.
+        let runs = max(1, min(threads, total / 4096))
         let per = (total + runs - 1) / runs
         var heapScores = [UInt16](repeating: 0, count: runs * size)
         var heapIDs = [UInt64](repeating: 0, count: runs * size)
@@ -333,28 +343,46 @@ public final class CompactPrefilter: @unchecked Sendable {
         let rows = min(s.count, st.count)
         let excluded = excluding.reduce(0) { $0 + ($1 < UInt64(rows) ? 1 : 0) }
         let short = shortlistKeys(query, rows: rows, size: shortlist(k: k, rows: rows - excluded), excluding: excluding, state: st)
-        var exact = [Float](repeating: 0, count: short.count)
-        var errors = [Error?](repeating: nil, count: short.count)
-        let p = dim
-        exact.withUnsafeMutableBufferPointer { ex in
-            errors.withUnsafeMutableBufferPointer { errs in
-                query.withUnsafeBufferPointer { qp in
-                    guard let exb = ex.baseAddress, let errb = errs.baseAddress, let qb = qp.baseAddress else { return }
-                    let rescore = { (range: Range<Int>) in
-                        for i in range {
-                            do {
-                                let v = try s.prefilter(short[i])
-                                exb[i] = v.withUnsafeBufferPointer { scan_dot($0.baseAddress!, qb, p) }
-                            } catch { errb[i] = error }
+        let exact = try rescore(short, query: query, snapshot: s)
+        let best = TopK.select(exact, k: k)
+        return (best.map { short[$0] }, best.map { exact[$0] })
+    }
+
+    /// The float prefilter scores of `keys`, read from the snapshot. The records are looked up in key
+    /// order (neighbouring keys share B-tree pages), then decoded with the next records' bytes
+    /// prefetched (the shortlist's records are scattered over the file: each one is a cache miss, and
+    /// overlapping them is most of the speed here), into one reused buffer. The checks of every
+    /// record (header, checksum, dimension) are those of `IndexSnapshot.prefilter`, which a failing
+    /// record is read again through so that its error names it.
+    func rescore(_ keys: [UInt64], query: [Float], snapshot s: IndexSnapshot) throws -> [Float] {
+        var exact = [Float](repeating: 0, count: keys.count)
+        var errors = [Error?](repeating: nil, count: keys.count)
+        let order = keys.indices.sorted { keys[$0] < keys[$1] }
+        let p = dim, db = s.databases.prefilter
+        var raw = [UnsafeRawBufferPointer?](repeating: nil, count: keys.count)
+        var key = [UInt8](repeating: 0, count: 8)
+        for (j, i) in order.enumerated() {
+            IndexKey.encode(keys[i], into: &key)
+            raw[j] = try? s.rawValue(db, key: key)
+            if let r = raw[j], let b = r.baseAddress { scan_prefetch(b, r.count) }
+        }
+        var row = [Float](repeating: 0, count: p)
+        query.withUnsafeBufferPointer { qp in
+            row.withUnsafeMutableBufferPointer { rb in
+                guard let qb = qp.baseAddress, let r = rb.baseAddress else { return }
+                for (j, i) in order.enumerated() {
+                    do {
+                        if let v = raw[j], let h = try? RecordCodec.decode(v, kind: .vector, database: db.name, into: rb), h.valueCount == p {
+                            exact[i] = scan_dot(r, qb, p)
+                        } else {
+                            let v = try s.prefilter(keys[i])
+                            exact[i] = v.withUnsafeBufferPointer { scan_dot($0.baseAddress!, qb, p) }
                         }
-                    }
-                    // Reading a few hundred records is not worth waking a second thread.
-                    if threads == 1 || short.count < 1024 { rescore(0..<short.count) } else { Parallel.forChunks(short.count, minChunk: 512, rescore) }
+                    } catch { errors[i] = error }
                 }
             }
         }
         if let e = errors.first(where: { $0 != nil }) { throw e! }
-        let best = TopK.select(exact, k: k)
-        return (best.map { short[$0] }, best.map { exact[$0] })
+        return exact
     }
 }
