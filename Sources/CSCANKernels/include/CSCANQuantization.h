@@ -10,9 +10,4 @@
 void scan_pq_assign(const float *x, size_t rows, size_t dim, size_t sub_dim, size_t n_centroids,
                     const float *transposed, const float *norms, uint8_t *codes);
 
-/// 4-bit scalar codes scored against an integer query: for each of the n rows of `half` bytes
-/// (byte j holds dimension j in its low nibble and dimension half + j in its high nibble),
-/// out[i] = sum_j lo_j * w_lo[j] + hi_j * w_hi[j].
-void scan_sq4_scores(const uint8_t *codes, size_t n, size_t half, const int16_t *w_lo, const int16_t *w_hi, int32_t *out);
-
 #endif
