@@ -200,3 +200,8 @@ SCAN_CLONES
 void scan_axpy(float alpha, const float *x, float *y, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] += alpha * x[i];
 }
+
+void scan_prefetch(const void *p, size_t n) {
+    const char *c = (const char *)p;
+    for (size_t i = 0; i < n; i += 64) __builtin_prefetch(c + i, 0, 3);
+}

@@ -322,16 +322,3 @@ void scan_pq_assign(const float *x, size_t rows, size_t dim, size_t sub_dim, siz
                     const float *transposed, const float *norms, uint8_t *codes) {
     (void)scan_pq_assign_path(pq_best_path(), x, rows, dim, sub_dim, n_centroids, transposed, norms, codes);
 }
-
-SCAN_QCLONES
-void scan_sq4_scores(const uint8_t *codes, size_t n, size_t half, const int16_t *w_lo, const int16_t *w_hi, int32_t *out) {
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *c = codes + i * half;
-        int32_t acc = 0;
-        for (size_t j = 0; j < half; j++) {
-            int32_t b = c[j];
-            acc += (b & 15) * (int32_t)w_lo[j] + (b >> 4) * (int32_t)w_hi[j];
-        }
-        out[i] = acc;
-    }
-}

@@ -1,3 +1,4 @@
+import CSCANKernels
 import Foundation
 import SCANCore
 import SCANIndex
@@ -19,7 +20,10 @@ public enum FirstStageBenchmark {
         public var keep = false
         /// Path of Tools/faiss_first_stage.py; nil skips FAISS.
         public var faissScript: String?
+        /// Threads of one query, ours (`CompactPrefilter.threads`) and FAISS's (OpenMP) alike.
         public var threads = Parallel.cores
+        /// FAISS indexes to build (index_factory strings; nil: the helper's default SQ4, PQ{P/2}, PQ{P}x4fs).
+        public var faissIndexes: [String]?
         /// Shortlist factors of the compact first stage to measure (the default is `CompactPrefilter().shortlistFactor`).
         public var shortlistFactors = [1.25, 2.0, 4.0]
         public init() {}
@@ -30,7 +34,9 @@ public enum FirstStageBenchmark {
         let dir = o.directory ?? (NSTemporaryDirectory() + "scan-first-stage-\(getpid())")
         try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { if !o.keep { try? fm.removeItem(atPath: dir) } }
-        out("first stage: generated unit vectors (already encoded: no model runs), P = \(o.dim), \(o.queries) queries near stored vectors; cores \(Parallel.cores); load average \(Yardstick.loadAverage())")
+        let builds = ["scalar", "AVX2", "AVX-512BW"]
+        let kernel = Int(scan_fs_best_isa())
+        out("first stage: generated unit vectors (already encoded: no model runs), P = \(o.dim), \(o.queries) queries near stored vectors; cores \(Parallel.cores), \(o.threads) threads per query (ours and FAISS's); fast-scan kernel \(kernel < builds.count ? builds[kernel] : String(kernel)); load average \(Yardstick.loadAverage())")
         for size in o.sizes {
             let (vectors, queries) = generate(size: size, dim: o.dim, queries: o.queries, seed: 7)
             let index = dir + "/index-\(size)"
@@ -42,6 +48,7 @@ public enum FirstStageBenchmark {
             let s = try reader.snapshot()
             defer { s.close() }
             let compact = CompactPrefilter(dim: o.dim)
+            compact.threads = o.threads
             let rss0 = IndexBenchmark.MemorySampler.current().0
             t = ProgressReporter.now()
             try compact.extend(from: s)
@@ -56,16 +63,28 @@ public enum FirstStageBenchmark {
                        floatLoad, float32.bytesPerImage, Double(float32.residentBytes) / 1e6))
             out("  first stage | K | shortlist | recall of the float32 top K | p50 ms | p95 ms | p99 ms")
             func p(_ x: [Double], _ q: Double) -> Double { Yardstick.percentile(x, q) }
+            // The float32 top max(K) of every query once (best first); each K's truth is its prefix.
+            var tf: [Double] = []
+            var ranked: [[UInt64]] = []
+            for (i, q) in queries.enumerated() {
+                let c = ProgressReporter.now()
+                let pf = float32.scores(q, rows: size)
+                ranked.append(TopK.select(pf, k: o.ks.max() ?? 0).map { UInt64($0) })
+                if i >= 3 { tf.append(1000 * (ProgressReporter.now() - c)) }
+            }
             for k in o.ks {
-                var tf: [Double] = []
-                var truths: [Set<UInt64>] = []
+                let truths = ranked.map { Set($0.prefix(k)) }
+                out(String(format: "  float32 scan (top max K) | %d | - | 100.00%% | %.2f | %.2f | %.2f", k, p(tf, 0.5), p(tf, 0.95), p(tf, 0.99)))
+                // The codes alone (no rescoring): the kernel against FAISS's rows without a shortlist.
+                var tr: [Double] = [], rawRecall: [Double] = []
                 for (i, q) in queries.enumerated() {
                     let c = ProgressReporter.now()
-                    let pf = float32.scores(q, rows: size)
-                    truths.append(Set(TopK.select(pf, k: k).map { UInt64($0) }))
-                    if i >= 3 { tf.append(1000 * (ProgressReporter.now() - c)) }
+                    let got = compact.approximateTopK(q, k: k, rows: size)
+                    if i >= 3 { tr.append(1000 * (ProgressReporter.now() - c)) }
+                    rawRecall.append(Double(truths[i].intersection(got).count) / Double(truths[i].count))
                 }
-                out(String(format: "  float32 scan | %d | - | 100.00%% | %.2f | %.2f | %.2f", k, p(tf, 0.5), p(tf, 0.95), p(tf, 0.99)))
+                out(String(format: "  compact 4-bit, codes only | %d | - | %.2f%% (min %.1f%%) | %.2f | %.2f | %.2f", k,
+                           100 * rawRecall.reduce(0, +) / Double(rawRecall.count), 100 * (rawRecall.min() ?? 0), p(tr, 0.5), p(tr, 0.95), p(tr, 0.99)))
                 for factor in o.shortlistFactors {
                     compact.shortlistFactor = factor
                     var tc: [Double] = [], recall: [Double] = []
@@ -81,14 +100,15 @@ public enum FirstStageBenchmark {
                 compact.shortlistFactor = CompactPrefilter(dim: o.dim).shortlistFactor
             }
             if let script = o.faissScript {
-                try faiss(script: script, vectors: vectors, dim: o.dim, queries: queries, ks: o.ks, threads: o.threads, directory: dir, out: out)
+                try faiss(script: script, vectors: vectors, dim: o.dim, queries: queries, ks: o.ks, threads: o.threads, indexes: o.faissIndexes, directory: dir, out: out)
+                out("  load average after \(size): \(Yardstick.loadAverage())")
             }
         }
     }
 
     /// Runs Tools/faiss_first_stage.py on `vectors` (n x dim) and `queries`, printing its table with `out`.
     public static func faiss(script: String, vectors: [Float], dim: Int, queries: [[Float]], ks: [Int], threads: Int,
-                             directory dir: String, out: (String) -> Void) throws {
+                             indexes: [String]? = nil, directory dir: String, out: (String) -> Void) throws {
         let fm = FileManager.default
         let n = vectors.count / dim
         let vpath = dir + "/faiss-vectors-\(n).npy", qpath = dir + "/faiss-queries-\(n).npy"
@@ -101,6 +121,7 @@ public enum FirstStageBenchmark {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", script, vpath, qpath, "--ks", ks.map(String.init).joined(separator: ","), "--threads", "\(threads)"]
+        if let indexes { p.arguments! += ["--indexes", indexes.joined(separator: ",")] }
         let pipe = Pipe()
         p.standardOutput = pipe
         try p.run()
@@ -139,8 +160,9 @@ public enum FirstStageBenchmark {
     }
 
     /// An index holding the vectors as prefilter vectors (float16 records, as a build stores them)
-    /// and one 4-dim region per image.
-    public static func write(_ vectors: [Float], dim: Int, to path: String) throws {
+    /// and one 4-dim region per image, ids `firstID`, `firstID + 1`, ... (appended to the index at
+    /// `path` when it exists: a later commit).
+    public static func write(_ vectors: [Float], dim: Int, to path: String, firstID: Int = 0) throws {
         let n = vectors.count / dim
         let c = IndexWriter.Configuration(modelFingerprint: "first-stage-benchmark", modelName: "generated", embedDim: 4, imgDim: 4,
                                           precision: .float16, prefilterKind: .projection, prefilterDim: dim, prefilterPrecision: .float16,
@@ -151,7 +173,7 @@ public enum FirstStageBenchmark {
         for lo in stride(from: 0, to: n, by: batch) {
             let hi = min(n, lo + batch)
             let records = (lo..<hi).map { i in
-                ImageRecord(id: String(i), source: "generated", regions: region, prefilter: Array(vectors[(i * dim)..<((i + 1) * dim)]))
+                ImageRecord(id: String(firstID + i), source: "generated", regions: region, prefilter: Array(vectors[(i * dim)..<((i + 1) * dim)]))
             }
             try w.append(records)
         }

@@ -5,6 +5,12 @@ public enum IndexKey {
         withUnsafeBytes(of: key.bigEndian) { Array($0) }
     }
 
+    /// Writes the 8 big-endian bytes of `key` into `bytes` (8 long): no allocation per lookup in hot loops.
+    public static func encode(_ key: UInt64, into bytes: inout [UInt8]) {
+        precondition(bytes.count == 8)
+        withUnsafeBytes(of: key.bigEndian) { src in bytes.withUnsafeMutableBytes { $0.copyMemory(from: src) } }
+    }
+
     /// The key stored in `bytes`, or nil when they are not 8 bytes long.
     public static func decode(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
         guard bytes.count == 8 else { return nil }

@@ -1,6 +1,8 @@
+import CSCANKernels
 import Foundation
 import SCANBenchmarks
-import SCANSearch
+import SCANIndex
+@testable import SCANSearch
 import TestSupport
 import XCTest
 
@@ -85,5 +87,83 @@ final class CompactPrefilterTests: XCTestCase {
         }
         XCTAssertEqual(compact.firstStageCount, 400)
         XCTAssertEqual(compact.firstStageBytesPerImage, 8)
+    }
+
+    /// Rows appended in pieces (part-filled tail blocks, segments merged or kept apart) score exactly
+    /// as the same rows appended at once, with every kernel build.
+    func testPiecesAndPartialBlocksScoreAsOneSegment() throws {
+        var rng = TestRNG(seed: 4)
+        let dim = 40, n = 1000
+        var x = rng.floats(n * dim)
+        VectorOps.l2normalizeRows(&x, dim: dim)
+        let whole = CompactPrefilter(dim: dim)
+        whole.append(rows: Array(x[0..<(100 * dim)]))
+        whole.append(rows: Array(x[(100 * dim)...]))
+        let q = Array(x[(7 * dim)..<(8 * dim)])
+        let expected = whole.approximateScores(q, rows: n)
+        for mergeBelow in [0, 65_536] {
+            let pieces = CompactPrefilter(dim: dim)
+            pieces.mergeBelow = mergeBelow
+            var at = 0
+            for size in [100, 37, 5, 1, 64, 300, 493] {
+                pieces.append(rows: Array(x[(at * dim)..<((at + size) * dim)]))
+                at += size
+                XCTAssertEqual(pieces.approximateScores(q, rows: at), Array(expected[0..<at]), "merge below \(mergeBelow), \(at) rows")
+            }
+            XCTAssertEqual(pieces.segmentCount, mergeBelow == 0 ? 7 : 1)
+            for isa in [Int32(SCAN_FS_SCALAR), Int32(SCAN_FS_AVX2), Int32(SCAN_FS_AVX512BW)] where scan_fs_isa_supported(isa) == 1 {
+                pieces.kernel = isa
+                XCTAssertEqual(pieces.approximateScores(q, rows: n), expected, "build \(isa)")
+            }
+        }
+    }
+
+    /// An index committed in three parts: each commit's images are searchable after `extend` with no
+    /// rebuild (the ranges stay those of the first load), deleted keys are never returned even when
+    /// they are the float32 best, and the shortlist is the same for every kernel build and thread count.
+    func testCommitsAppendSegmentsAndDeletedKeysAreExcluded() throws {
+        let dir = makeTempDir(self)
+        let (x, queries) = FirstStageBenchmark.generate(size: 9000, dim: 256, queries: 10, seed: 5)
+        let p = 256
+        let cp = CompactPrefilter(dim: p)
+        cp.calibrationRows = 2000
+        cp.mergeBelow = 3000
+        let f32 = ResidentPrefilter(dim: p, storage: .float32)
+        for (lo, hi) in [(0, 2500), (2500, 2517), (2517, 9000)] {
+            try FirstStageBenchmark.write(Array(x[(lo * p)..<(hi * p)]), dim: p, to: dir + "/index", firstID: lo)
+            let reader = try IndexReader(path: dir + "/index")
+            let s = try reader.snapshot()
+            defer { s.close() }
+            XCTAssertEqual(s.count, hi)
+            try cp.extend(from: s)
+            try f32.extend(from: s)
+            XCTAssertEqual(cp.count, hi)
+            for q in queries.prefix(3) {
+                let full = f32.scores(q, rows: hi)
+                let truth = TopK.select(full, k: 100).map { UInt64($0) }
+                // The newest commit's best image is found.
+                let got = try cp.candidates(q, k: 100, snapshot: s)
+                XCTAssertGreaterThanOrEqual(Set(truth).intersection(got.keys).count, 99)
+                // Exclude the 30 best and every 7th key: none comes back, and the rest of the float top K does.
+                var excluded = Set(truth.prefix(30))
+                for k in stride(from: 0, to: hi, by: 7) { excluded.insert(UInt64(k)) }
+                let masked = full.indices.map { excluded.contains(UInt64($0)) ? -Float.infinity : full[$0] }
+                let truthKept = Set(TopK.select(masked, k: 100).map { UInt64($0) })
+                var shortlists: [[UInt64]] = []
+                for (isa, threads) in [(scan_fs_best_isa(), 2), (Int32(SCAN_FS_SCALAR), 1), (Int32(SCAN_FS_AVX2), 2)] where scan_fs_isa_supported(isa) == 1 {
+                    cp.kernel = isa
+                    cp.threads = threads
+                    let r = try cp.candidates(q, k: 100, snapshot: s, excluding: excluded)
+                    XCTAssertTrue(excluded.isDisjoint(with: r.keys))
+                    XCTAssertGreaterThanOrEqual(truthKept.intersection(r.keys).count, 99)
+                    shortlists.append(r.keys)
+                }
+                XCTAssertEqual(Set(shortlists.map { $0.description }).count, 1, "every build and thread count finds the same candidates")
+                cp.kernel = scan_fs_best_isa()
+                cp.threads = Parallel.cores
+            }
+        }
+        // 2500 (first load, calibrated) then 17 merged into it, then 6483 merged too (2517 < 3000).
+        XCTAssertEqual(cp.segmentCount, 1)
     }
 }

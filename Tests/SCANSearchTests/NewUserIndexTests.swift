@@ -204,7 +204,7 @@ final class NewUserIndexTests: XCTestCase {
         let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
         let tmp = makeTempDir(self)
         let joined = readme.replacingOccurrences(of: "\\\n", with: " ")
-        let command = try NSRegularExpression(pattern: #"(?:\$B/|\.build/release/)(scan-[a-z]+)((?: (?:fit|build|add|info|verify|retention|similarity|train|index|packed-gemm|convert|codec))?)([^\n`&|]*)"#)
+        let command = try NSRegularExpression(pattern: #"(?:\$B/|\.build/release/)(scan-[a-z]+)((?: (?:fit|build|add|info|verify|retention|similarity|train|index|packed-gemm|convert|codec|first-stage))?)([^\n`&|]*)"#)
         var checked = 0
         var helps: [String: String] = [:]
         for m in command.matches(in: joined, range: NSRange(joined.startIndex..., in: joined)) {

@@ -15,6 +15,17 @@ struct FirstStageBench: ParsableCommand {
     @Option(help: "K values, comma separated.") var ks = "100,1000"
     @Option(help: "Working directory (default: a temporary one, removed afterwards).") var directory: String?
     @Flag(help: "Skip FAISS.") var noFaiss = false
+    @Option(help: "Threads per query, ours and FAISS's (default: the cores).") var threads: Int?
+    @Option(help: "Shortlist factors of the compact first stage, comma separated.") var shortlistFactors = "1.25,2,4"
+    @Option(help: "FAISS index_factory strings, comma separated (default: SQ4, PQ{P/2}, PQ{P}x4fs).") var faissIndexes: String?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        let factors = shortlistFactors.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        if factors.isEmpty || factors.contains(where: { $0 == nil || $0! < 1 }) {
+            throw ValidationError("--shortlist-factors must be numbers >= 1, got '\(shortlistFactors)'")
+        }
+    }
 
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)
@@ -25,6 +36,9 @@ struct FirstStageBench: ParsableCommand {
         o.ks = ks.split(separator: ",").compactMap { Int($0) }
         o.directory = directory
         if !noFaiss { o.faissScript = Self.faissScript() }
+        if let threads { o.threads = threads }
+        o.shortlistFactors = shortlistFactors.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        o.faissIndexes = faissIndexes?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         try FirstStageBenchmark.run(o)
     }
 

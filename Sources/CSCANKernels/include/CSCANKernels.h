@@ -6,6 +6,7 @@
 #include "CSCANPackedGemm.h"
 #include "CSCANAllocator.h"
 #include "CSCANQuantization.h"
+#include "CSCANFastScan.h"
 
 /// 1 when the running CPU has AVX-512F, else 0.
 int scan_cpu_has_avx512f(void);
@@ -29,6 +30,9 @@ void scan_f32_to_f16_reference(const float *src, uint16_t *dst, size_t n);
 float scan_dot(const float *a, const float *b, size_t n);
 /// sum_i a[i] * b[i], accumulated in double.
 double scan_dot_f64acc(const float *a, const float *b, size_t n);
+/// Asks the CPU to load the n bytes at p into cache ahead of use (reads of scattered records: the
+/// loads of several records overlap instead of waiting one after the other).
+void scan_prefetch(const void *p, size_t n);
 /// y[i] += alpha * x[i]
 void scan_axpy(float alpha, const float *x, float *y, size_t n);
 

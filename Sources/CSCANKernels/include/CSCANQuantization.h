@@ -22,11 +22,6 @@ int scan_pq_assign_path(int path, const float *x, size_t rows, size_t dim, size_
 /// The path scan_pq_assign runs on this CPU.
 int scan_pq_best_path(void);
 
-/// 4-bit scalar codes scored against an integer query: for each of the n rows of `half` bytes
-/// (byte j holds dimension j in its low nibble and dimension half + j in its high nibble),
-/// out[i] = sum_j lo_j * w_lo[j] + hi_j * w_hi[j].
-void scan_sq4_scores(const uint8_t *codes, size_t n, size_t half, const int16_t *w_lo, const int16_t *w_hi, int32_t *out);
-
 /// Product-quantisation decoding: row r of `out` (dim = subspaces x sub_dim floats) is the
 /// concatenation of centroid codes[r * subspaces + m] of each sub-space m, from `centroids`
 /// ([m][c][j], n_centroids per sub-space). Returns 0, or -1 at the first code >= n_centroids (a
