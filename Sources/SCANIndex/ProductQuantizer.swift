@@ -30,8 +30,9 @@ public struct ProductQuantizer: Sendable, Equatable {
         guard (1...256).contains(centroidCount) else {
             throw IndexError.invalidRecord(record: "codebook", field: "centroids", expected: "1...256 per sub-space", found: "\(centroidCount)")
         }
-        guard centroids.count == dim * centroidCount else {
-            throw IndexError.invalidRecord(record: "codebook", field: "values", expected: "\(dim) x \(centroidCount) = \(dim * centroidCount)", found: "\(centroids.count)")
+        let (values, overflow) = dim.multipliedReportingOverflow(by: centroidCount)
+        guard !overflow, centroids.count == values else {
+            throw IndexError.invalidRecord(record: "codebook", field: "values", expected: "\(dim) x \(centroidCount) values", found: "\(centroids.count)")
         }
         if let bad = centroids.firstIndex(where: { !$0.isFinite }) {
             throw IndexError.invalidRecord(record: "codebook", field: "values[\(bad)]", expected: "a finite value", found: "\(centroids[bad])")

@@ -118,7 +118,7 @@ public struct RecordCodec: Sendable {
                     if ZSTD_isError(written) != 0 {
                         failure = .invalidRecord(record: record, field: field, expected: "zstd compression",
                                                  found: String(cString: ZSTD_getErrorName(written)))
-                    } else if written < payloadBytes {
+                    } else if written < payloadBytes && (!prec.isProductQuantized || n <= written * RecordHeader.maxZstdExpansion) {
                         header.compressed = true
                         header.shuffled = width > 1
                         header.storedBytes = written

@@ -101,6 +101,12 @@ public struct RecordHeader: Sendable, Equatable {
         guard !h.compressed || payload <= stored * maxZstdExpansion else {
             throw corrupt("compressed record of \(stored) bytes claims a \(payload)-byte payload (zstd expands at most \(maxZstdExpansion)-fold)")
         }
+        // A product-quantised payload byte decodes to sub_dim floats: a reader's buffer grows with the
+        // values, so they too are bounded by the stored bytes (the writer stores a record uncompressed
+        // rather than past this bound, see RecordCodec.encode).
+        guard !h.compressed || !precision.isProductQuantized || count <= stored * maxZstdExpansion else {
+            throw corrupt("compressed \(precision.rawValue) record of \(stored) bytes claims \(rows) x \(dim) values (at most \(maxZstdExpansion) per stored byte)")
+        }
         return h
     }
 

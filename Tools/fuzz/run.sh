@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../.."
 root=$PWD
 out=$root/.build-fuzz
 fuzzdir=$root/Tools/fuzz
-targets=(npy safetensors config vocab captions tsv record metadata manifest tokenizer checkpoint)
+targets=(npy safetensors config vocab captions tsv record metadata manifest tokenizer checkpoint pqrecord codebook)
 
 san="-sanitize=fuzzer,address"
 opt=(-O -g -enable-testing -parse-as-library -Xcc -Wno-everything)

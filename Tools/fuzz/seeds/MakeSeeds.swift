@@ -62,6 +62,24 @@ private func makeSeeds(_ dir: String) throws {
         put(dir, "record", "vector_\(precision.rawValue).bin", [1] + vector)
     }
 
+    // Product quantisation. Region records under the pqrecord target's four codebooks (byte 0: bits
+    // 1-2 choose the codebook, bit 0 the checksum fix-up), plain and compressed; codebook records for
+    // the codebook target (byte 1 chooses embed_dim in the target's list: 0 is 16, 4 is 64).
+    // The codebooks' formula is the target's `fuzzCodebook` (and the replay test's).
+    let pqShapes = [(16, 4, 256, Precision.pq4), (16, 8, 256, .pq8), (16, 4, 3, .pq4), (64, 16, 17, .pq16)]
+    for (choice, (dim, sub, n, precision)) in pqShapes.enumerated() {
+        let cb = try ProductQuantizer(dim: dim, subDim: sub, centroidCount: n, centroids: (0..<(dim * n)).map { Float(($0 * 37) % 101) / 50 - 1 })
+        let tag = "\(precision.rawValue)_c\(n)"
+        for level in [0, 3] {
+            let codec = RecordCodec(precision: precision, compressionLevel: level, codebook: cb)
+            put(dir, "pqrecord", "regions_\(tag)_zstd\(level).bin", [UInt8(choice << 1)] + (try codec.encodeRegions(Tensor(shape: [3, dim], data: values(3 * dim)))))
+            // 40 equal rows: codes that repeat, stored compressed.
+            let rows = Tensor(shape: [40, dim], data: (0..<(40 * dim)).map { Float($0 % dim) / Float(dim) - 0.5 })
+            put(dir, "pqrecord", "repeated_\(tag)_zstd\(level).bin", [UInt8(choice << 1 | 1)] + (try codec.encodeRegions(rows)))
+        }
+        put(dir, "codebook", "codebook_dim\(dim)_sub\(sub)_c\(n).bin", [0, dim == 16 ? 0 : 4] + (try cb.record()))
+    }
+
     // Image metadata records: with captions, boxes and size, and the bare minimum.
     let full = ImageMetadata(id: "1000092795.jpg", source: "features.tsv", captions: ["Two young guys with shaggy hair.", "Ein Café"],
                              boxes: values(8), imageWidth: 500, imageHeight: 375)
