@@ -35,6 +35,9 @@ public enum IndexBenchmark {
         public var preEncoded = false
         /// Tools/faiss_first_stage.py: FAISS's first stage on the index's prefilter vectors in the same run (nil: skipped).
         public var faissScript: String?
+        /// FAISS index_factory strings (nil: SQ4 and the 4-bit PQ fast scan at the same bytes per image,
+        /// leaving out 8-bit PQ, whose training takes half an hour here).
+        public var faissIndexes: [String]?
         /// Working directory (default: a new temporary one); removed afterwards unless `keep`.
         public var directory: String?
         public var keep = false
@@ -220,8 +223,9 @@ public enum IndexBenchmark {
             let vectors = try searcher.reader.prefilterMatrix().values
             let queries = try texts.prefix(o.queries).map { try searcher.encode($0).prefilterVector }
             out("\(size) images: FAISS first stage on the index's \(searcher.manifest.prefilterDim)-dim prefilter vectors and the \(queries.count) queries above (truth: exact float top K):")
-            try FirstStageBenchmark.faiss(script: script, vectors: vectors, dim: searcher.manifest.prefilterDim, queries: queries, ks: [100, 1000],
-                                          threads: Parallel.cores, directory: dir, out: out)
+            let p = searcher.manifest.prefilterDim
+            try FirstStageBenchmark.faiss(script: script, vectors: vectors, dim: p, queries: queries, ks: [100, 1000],
+                                          threads: Parallel.cores, indexes: o.faissIndexes ?? ["SQ4", "PQ\(p)x4fs"], directory: dir, out: out)
             out("\(size) images: our compact first stage, same vectors and queries (recall of the float32 top K; p50 / p95 / p99 ms):")
             let s = try searcher.snapshot()
             defer { s.close() }

@@ -20,6 +20,7 @@ struct IndexBench: ParsableCommand {
     @Flag(help: "Generate the images already encoded (unit region vectors) instead of running the image encoder: for a million images.")
     var preEncoded = false
     @Flag(help: "Skip FAISS's first-stage figures (Tools/faiss_first_stage.py).") var noFaiss = false
+    @Option(help: "FAISS index_factory strings, comma separated (default: SQ4 and PQ{P}x4fs, the same bytes per image as ours).") var faissIndexes: String?
     @Flag(help: "Skip the latency part.") var retentionOnly = false
     @Flag(help: "Skip the retention part.") var noRetention = false
     @Option(help: "Retention: images of the indexed collection (distinct sets of 4 of 24 nouns).") var retentionImages = 2000
@@ -41,6 +42,7 @@ struct IndexBench: ParsableCommand {
             o.keep = keep
             o.preEncoded = preEncoded
             if !noFaiss { o.faissScript = FirstStageBench.faissScript() }
+            o.faissIndexes = faissIndexes.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
             try IndexBenchmark.run(o)
         }
         if !noRetention {
