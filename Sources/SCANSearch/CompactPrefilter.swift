@@ -301,7 +301,7 @@ public final class CompactPrefilter: @unchecked Sendable {
         for s in segs { firstBlock.append(total); total += (min(s.count, rows - s.start) + block - 1) / block }
         // A second thread pays off only on a long scan: below about 4096 blocks (131,072 images, 16 MB
         // of codes, in cache) one thread was as fast as two here (README), and waking it costs.
-        let runs = max(1, min(threads, total / 4096))
+        let runs = max(1, min(threads, Parallel.available, total / 4096))
         let per = (total + runs - 1) / runs
         var heapScores = [UInt16](repeating: 0, count: runs * size)
         var heapIDs = [UInt64](repeating: 0, count: runs * size)
