@@ -23,9 +23,12 @@ int scan_fs_isa_supported(int isa) {
     return 0;
 }
 
+// AVX2 first, even where AVX-512BW is there: on the AMD EPYC we measure on (512-bit operations
+// run as two 256-bit halves) the AVX2 build streamed a million images' codes 9% faster (3.91 against
+// 4.28 ms, README); SCAN_FAST_SCAN=avx512bw picks the other one.
 int scan_fs_best_isa(void) {
-    if (scan_fs_isa_supported(SCAN_FS_AVX512BW)) return SCAN_FS_AVX512BW;
     if (scan_fs_isa_supported(SCAN_FS_AVX2)) return SCAN_FS_AVX2;
+    if (scan_fs_isa_supported(SCAN_FS_AVX512BW)) return SCAN_FS_AVX512BW;
     return SCAN_FS_SCALAR;
 }
 

@@ -35,7 +35,7 @@ public enum FirstStageBenchmark {
         try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { if !o.keep { try? fm.removeItem(atPath: dir) } }
         let builds = ["scalar", "AVX2", "AVX-512BW"]
-        let kernel = Int(scan_fs_best_isa())
+        let kernel = Int(CompactPrefilter.defaultKernel)
         out("first stage: generated unit vectors (already encoded: no model runs), P = \(o.dim), \(o.queries) queries near stored vectors; cores \(Parallel.cores), \(o.threads) threads per query (ours and FAISS's); fast-scan kernel \(kernel < builds.count ? builds[kernel] : String(kernel)); load average \(Yardstick.loadAverage())")
         for size in o.sizes {
             let (vectors, queries) = generate(size: size, dim: o.dim, queries: o.queries, seed: 7)

@@ -211,6 +211,12 @@ public struct RecordCodec: Sendable {
             }
         }
         let body = value.baseAddress! + RecordHeader.size
+        // A plain aligned float16 record (every prefilter vector) needs no workspace: the first stage
+        // rescores hundreds of them per query, and the pool's lock was a fair part of each.
+        if h.precision == .float16, !h.compressed, !h.shuffled, Int(bitPattern: body) % 2 == 0 {
+            Half.toFloat(body.assumingMemoryBound(to: UInt16.self), dst, count: n)
+            return h
+        }
         func corrupt(_ reason: String) -> IndexError { .corruptRecord(database: database, key: key, reason: reason) }
         try CodecWorkspace.with { ws in
             var payload = body

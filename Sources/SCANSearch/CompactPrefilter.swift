@@ -55,7 +55,15 @@ public final class CompactPrefilter: @unchecked Sendable {
     /// Threads one query's scan is split over (a server answering one query per core sets 1).
     public var threads = Parallel.cores
     /// The kernel build (SCAN_FS_SCALAR, _AVX2, _AVX512BW); every one gives the same integers.
-    public var kernel: Int32 = scan_fs_best_isa()
+    public var kernel: Int32 = CompactPrefilter.defaultKernel
+
+    /// The CPU's best build, or the one `SCAN_FAST_SCAN` names (scalar, avx2, avx512bw) when this CPU
+    /// runs it: benchmarks compare the builds on one machine.
+    public static let defaultKernel: Int32 = {
+        let names: [String: Int32] = ["scalar": Int32(SCAN_FS_SCALAR), "avx2": Int32(SCAN_FS_AVX2), "avx512bw": Int32(SCAN_FS_AVX512BW)]
+        if let name = ProcessInfo.processInfo.environment["SCAN_FAST_SCAN"], let isa = names[name.lowercased()], scan_fs_isa_supported(isa) == 1 { return isa }
+        return scan_fs_best_isa()
+    }()
     private var state = State()
     private let lock = NSLock()
 
