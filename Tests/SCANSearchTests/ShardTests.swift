@@ -227,19 +227,9 @@ final class ShardTests: XCTestCase {
         except ShardSetError as e:
             print("mixed refused:", e)
         """
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", script, try ToolRunner.path("scan-index"), tmp]
-        var env = ProcessInfo.processInfo.environment
-        env["PYTHONPATH"] = ReferenceFixtures.packageRoot.appendingPathComponent("python").path
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, text)
+        let (status, text) = try ToolRunner.runProgram("/usr/bin/env", ["python3", "-c", script, try ToolRunner.path("scan-index"), tmp],
+                                                       environment: ["PYTHONPATH": ReferenceFixtures.packageRoot.appendingPathComponent("python").path])
+        XCTAssertEqual(status, 0, text)
         XCTAssertTrue(text.contains("same 2"), text)
         XCTAssertTrue(text.contains("mixed refused:") && text.contains(b1.codebookFingerprint ?? "?"), text)
 

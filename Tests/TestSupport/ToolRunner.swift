@@ -84,6 +84,25 @@ public enum ToolRunner {
         return (p.terminationStatus, p.terminationReason)
     }
 
+    /// Runs a program that is not one of the built tools (a shell or Python script) to completion,
+    /// with `environment` added to this process's, and returns its status with stdout and stderr
+    /// interleaved as it wrote them.
+    public static func runProgram(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        p.environment = env
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return (p.terminationStatus, text)
+    }
+
     /// Runs `tool` to completion. `dir` defaults to a fresh temporary directory.
     public static func run(_ tool: String, _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
                            in dir: String? = nil) throws -> Output {
