@@ -29,3 +29,19 @@ func withScratchFile<R>(_ bytes: UnsafeRawBufferPointer, name: String, _ body: (
     defer { unlink(path) }
     return try body(path)
 }
+
+/// The bytes of a fuzz input after its `skip` control bytes, as a stored record value. When `patch`
+/// (the targets use bit 0 of byte 0) and the value holds a `headerSize`-byte header, the right
+/// checksum is written into bytes 24..<32, so that the fuzzer gets past the checksum into what it
+/// guards, as a bug in a writer would.
+func recordValue(_ data: UnsafePointer<UInt8>, _ size: Int, skip: Int, patch: Bool, headerSize: Int,
+                 checksum: (UnsafeRawBufferPointer) -> UInt64) -> [UInt8] {
+    var value = Array(UnsafeRawBufferPointer(start: data + skip, count: size - skip))
+    if patch && value.count >= headerSize {
+        value.withUnsafeMutableBytes { v in
+            let sum = checksum(UnsafeRawBufferPointer(v))
+            v.storeBytes(of: sum.littleEndian, toByteOffset: 24, as: UInt64.self)
+        }
+    }
+    return value
+}

@@ -11,13 +11,7 @@ private let dims = [16, 4, 8, 12, 64, 1024, 1, 3, 32, 96, 1 << 20, 1 << 32, 1 <<
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzCodebook(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard size >= 2, let data else { return 0 }
-    var value = Array(UnsafeRawBufferPointer(start: data + 2, count: size - 2))
-    if data[0] & 1 == 1 && value.count >= RecordHeader.size {
-        value.withUnsafeMutableBytes { v in
-            let sum = RecordHeader.checksum(UnsafeRawBufferPointer(v))
-            v.storeBytes(of: sum.littleEndian, toByteOffset: 24, as: UInt64.self)
-        }
-    }
+    let value = recordValue(data, size, skip: 2, patch: data[0] & 1 == 1, headerSize: RecordHeader.size, checksum: RecordHeader.checksum)
     let dim = dims[Int(data[1]) % dims.count]
     expectTypedError("codebook", { $0 is IndexError }) {
         let pq = try value.withUnsafeBytes { try ProductQuantizer.decode($0, dim: dim, database: "manifest", key: "codebook") }

@@ -8,13 +8,7 @@ import Foundation
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzRecord(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard size >= 1, let data else { return 0 }
-    var value = Array(UnsafeRawBufferPointer(start: data + 1, count: size - 1))
-    if data[0] & 1 == 1 && value.count >= RecordHeader.size {
-        value.withUnsafeMutableBytes { v in
-            let sum = RecordHeader.checksum(UnsafeRawBufferPointer(v))
-            v.storeBytes(of: sum.littleEndian, toByteOffset: 24, as: UInt64.self)
-        }
-    }
+    let value = recordValue(data, size, skip: 1, patch: data[0] & 1 == 1, headerSize: RecordHeader.size, checksum: RecordHeader.checksum)
     let typed: (Error) -> Bool = { $0 is IndexError }
     value.withUnsafeBytes { v in
         for kind in [RecordHeader.Kind.regions, .vector] {
