@@ -1,14 +1,11 @@
 import Foundation
 import SCANCore
+import TestSupport
 import XCTest
 
 final class NPYTests: XCTestCase {
     var tmp: String!
-    override func setUpWithError() throws {
-        tmp = NSTemporaryDirectory() + "scan-npy-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
-    }
-    override func tearDown() { try? FileManager.default.removeItem(atPath: tmp) }
+    override func setUpWithError() throws { tmp = makeTempDir(self, "scan-npy") }
 
     func testFloat32RoundTripIsBitExact() throws {
         let values: [Float] = [0, -0, 1.5, -2.25, .leastNonzeroMagnitude, .greatestFiniteMagnitude, .infinity, 3.1415927] + (0..<40).map { Float($0) * 0.37 }

@@ -5,11 +5,7 @@ import XCTest
 
 final class SafetensorsTests: XCTestCase {
     var tmp: String!
-    override func setUpWithError() throws {
-        tmp = NSTemporaryDirectory() + "scan-st-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
-    }
-    override func tearDown() { try? FileManager.default.removeItem(atPath: tmp) }
+    override func setUpWithError() throws { tmp = makeTempDir(self, "scan-st") }
 
     func sample() -> SafetensorsFile {
         var f = SafetensorsFile(metadata: ["kind": "test", "note": "ünïcode"])

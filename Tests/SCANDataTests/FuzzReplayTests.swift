@@ -7,11 +7,7 @@ import XCTest
 /// each input parses or ends in a `DatasetError`, never a trap.
 final class FuzzReplayTests: XCTestCase {
     var tmp: String!
-    override func setUpWithError() throws {
-        tmp = NSTemporaryDirectory() + "scan-fuzz-replay-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
-    }
-    override func tearDown() { try? FileManager.default.removeItem(atPath: tmp) }
+    override func setUpWithError() throws { tmp = makeTempDir(self, "scan-fuzz-replay") }
 
     func testTSVInputs() throws {
         var parsed = 0

@@ -8,11 +8,7 @@ import XCTest
 /// each input parses or ends in an `IndexError`, never a trap.
 final class FuzzReplayTests: XCTestCase {
     var tmp: String!
-    override func setUpWithError() throws {
-        tmp = NSTemporaryDirectory() + "scan-fuzz-replay-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
-    }
-    override func tearDown() { try? FileManager.default.removeItem(atPath: tmp) }
+    override func setUpWithError() throws { tmp = makeTempDir(self, "scan-fuzz-replay") }
 
     /// The record target's input: the first byte says whether to patch in the right checksum.
     private func recordValue(_ input: FuzzInputs.Input) -> [UInt8] {

@@ -3,30 +3,36 @@ import SCANTraining
 import TestSupport
 import XCTest
 
-/// The tools on original checkpoints (`checkpoint_tiny_*.pth.tar`, written by the original code):
+/// The tools on original checkpoints (the reference folder's checkpoint case, written by the original code):
 /// `scan-model convert`, `scan-eval --model CHECKPOINT` printing what it prints for the converted
 /// directory, and `scan-index build/add --model CHECKPOINT`, with the vocabulary from --vocab or the
 /// original's layout.
 final class CheckpointToolTests: XCTestCase {
     var tmp: String!
-    let checkpoints = ["checkpoint_tiny_legacy.pth.tar", "checkpoint_tiny_zip.pth.tar"].map {
-        ReferenceFixtures.directory.appendingPathComponent($0).path
-    }
+    /// The checkpoint case of the reference folder: its files (one per torch layout, the same
+    /// weights), its weights as safetensors, and the original's options (data_name, img_dim).
+    var checkpointCase: ReferenceCase!
+    var checkpoints: [String]!
+    var dataName: String!
+    var imgDim: Int!
 
     override func setUpWithError() throws {
-        tmp = NSTemporaryDirectory() + "scan-ckpt-cli-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        tmp = makeTempDir(self, "scan-ckpt-cli")
         for tool in ["scan-eval", "scan-model", "scan-index"] { _ = try ToolRunner.path(tool) }
+        checkpointCase = try XCTUnwrap(try ReferenceFixtures.cases(kinds: ["checkpoint"]).first, "no checkpoint case in the reference folder")
+        let files = try XCTUnwrap(checkpointCase.json["files"]?.array?.compactMap(\.string), "the checkpoint case names no files")
+        XCTAssertFalse(files.isEmpty)
+        checkpoints = files.map { ReferenceFixtures.directory.appendingPathComponent($0).path }
+        dataName = try XCTUnwrap(checkpointCase.json["opt_namespace"]?["data_name"]?.string, "opt_namespace.data_name")
+        imgDim = Int(try XCTUnwrap(checkpointCase.json["opt_namespace"]?["img_dim"]?.number, "opt_namespace.img_dim"))
     }
 
-    override func tearDown() { try? FileManager.default.removeItem(atPath: tmp) }
-
-    /// The original's layout: data/tiny_precomp/test_{ims.npy,caps.txt} and vocab/tiny_precomp_vocab.json
-    /// (the checkpoint's opt.data_name is tiny_precomp). Real captions and features of the evalrank
+    /// The original's layout: data/{data_name}/test_{ims.npy,caps.txt} and vocab/{data_name}_vocab.json
+    /// (data_name from the checkpoint's opt). Real captions and features of the evalrank
     /// fixture; the 40-word vocabulary is their 36 most frequent words.
     func makeOriginalLayout() throws -> (data: String, vocab: String) {
-        let c = try ReferenceCase(directory: ReferenceFixtures.directory, name: "evalrank_tiny_t2i")
-        let data = tmp + "/data/tiny_precomp", vocabDir = tmp + "/vocab"
+        let c = try XCTUnwrap(try ReferenceFixtures.cases(kinds: ["evalrank"]).first, "no evalrank case in the reference folder")
+        let data = tmp + "/data/" + dataName, vocabDir = tmp + "/vocab"
         for d in [data, vocabDir] { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
         try NPY.write(try c.tensors.tensor("images"), to: data + "/test_ims.npy")
         let caps = try String(contentsOf: c.directory.appendingPathComponent(c.json["captions_file"]!.string!), encoding: .utf8)
@@ -36,7 +42,7 @@ final class CheckpointToolTests: XCTestCase {
             for token in Tokenizer().tokenize(String(line)) { counts[token, default: 0] += 1 }
         }
         let words = counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(36).map(\.key)
-        let vocab = vocabDir + "/tiny_precomp_vocab.json"
+        let vocab = vocabDir + "/\(dataName!)_vocab.json"
         try Vocabulary(words: words).write(to: vocab)
         return (tmp + "/data", vocab)
     }
@@ -46,18 +52,21 @@ final class CheckpointToolTests: XCTestCase {
         let model = tmp + "/model"
         let conv = try ToolRunner.run("scan-model", ["convert", checkpoints[0], "--vocab", vocab, "--out", model])
         XCTAssertEqual(conv.status, 0, conv.stderr)
-        XCTAssertTrue(conv.stdout.hasPrefix("wrote \(model): 11 tensors, 3216 parameters, 40 words"), conv.stdout)
-        let reference = try ToolRunner.run("scan-eval", ["--model", model, "--data_path", data, "--data_name", "tiny_precomp"])
+        let tensors = checkpointCase.tensors.entries.values
+        let parameters = tensors.reduce(0) { $0 + $1.shape.reduce(1, *) }
+        let words = try Vocabulary(contentsOf: vocab).count
+        XCTAssertTrue(conv.stdout.hasPrefix("wrote \(model): \(tensors.count) tensors, \(parameters) parameters, \(words) words"), conv.stdout)
+        let reference = try ToolRunner.run("scan-eval", ["--model", model, "--data_path", data, "--data_name", dataName])
         XCTAssertEqual(reference.status, 0, reference.stderr)
         XCTAssertEqual(reference.stdout.split(separator: "\n").count, 5, reference.stdout)
         XCTAssertTrue(reference.stdout.hasPrefix("rsum: "), reference.stdout)
         for ckpt in checkpoints {
             // Vocabulary found in the original layout (vocab/ beside data/), then given explicitly
             // with the split folder as --data_path.
-            let a = try ToolRunner.run("scan-eval", ["--model", ckpt, "--data_path", data, "--data_name", "tiny_precomp"])
+            let a = try ToolRunner.run("scan-eval", ["--model", ckpt, "--data_path", data, "--data_name", dataName])
             XCTAssertEqual(a.status, 0, a.stderr)
             XCTAssertEqual(a.stdout, reference.stdout, ckpt)
-            let b = try ToolRunner.run("scan-eval", ["--model", ckpt, "--vocab", vocab, "--data_path", data + "/tiny_precomp", "--precision", "float64"])
+            let b = try ToolRunner.run("scan-eval", ["--model", ckpt, "--vocab", vocab, "--data_path", data + "/" + dataName, "--precision", "float64"])
             XCTAssertEqual(b.status, 0, b.stderr)
             XCTAssertEqual(b.stdout, reference.stdout, ckpt)
             // The converted directories of both layouts are identical.
@@ -71,10 +80,10 @@ final class CheckpointToolTests: XCTestCase {
     func testMissingVocabularyNamesWhereItLooked() throws {
         let (data, _) = try makeOriginalLayout()
         try FileManager.default.removeItem(atPath: tmp + "/vocab")
-        let r = try ToolRunner.run("scan-eval", ["--model", checkpoints[1], "--data_path", data, "--data_name", "tiny_precomp"])
+        let r = try ToolRunner.run("scan-eval", ["--model", checkpoints[1], "--data_path", data, "--data_name", dataName])
         XCTAssertNotEqual(r.status, 0)
-        XCTAssertTrue(r.stderr.contains("\(data)/../vocab/tiny_precomp_vocab.json"), r.stderr)
-        XCTAssertTrue(r.stderr.contains("\(data)/vocab/tiny_precomp_vocab.json"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("\(data)/../vocab/\(dataName!)_vocab.json"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("\(data)/vocab/\(dataName!)_vocab.json"), r.stderr)
         XCTAssertTrue(r.stderr.contains("--vocab"), r.stderr)
         XCTAssertEqual(r.stdout, "")
     }
@@ -118,21 +127,21 @@ final class CheckpointToolTests: XCTestCase {
     /// same files (same fingerprint) as `scan-model convert` writes, so both name the same model.
     func testBuildAndAddWithAnOriginalCheckpoint() throws {
         let tmp: String = self.tmp
-        let data = tmp + "/data/tiny_precomp"
+        let data = tmp + "/data/" + dataName
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: tmp + "/vocab", withIntermediateDirectories: true)
-        try Vocabulary(words: (0..<36).map { "word\($0)" }).write(to: tmp + "/vocab/tiny_precomp_vocab.json")
+        try Vocabulary(words: (0..<36).map { "word\($0)" }).write(to: tmp + "/vocab/\(dataName!)_vocab.json")
         var rng = SplitMix64(seed: 5)
-        let images = Tensor(shape: [12, 7, 24], data: (0..<(12 * 7 * 24)).map { _ in Float(rng.next() % 1000) / 1000 })
+        let images = Tensor(shape: [12, 7, imgDim], data: (0..<(12 * 7 * imgDim)).map { _ in Float(rng.next() % 1000) / 1000 })
         try NPY.write(images, to: data + "/test_ims.npy")
-        try NPY.write(Tensor(shape: [3, 7, 24], data: Array(images.data.prefix(3 * 7 * 24))), to: data + "/more_ims.npy")
-        let checkpoint = ReferenceFixtures.directory.appendingPathComponent("checkpoint_tiny_legacy.pth.tar").path
+        try NPY.write(Tensor(shape: [3, 7, imgDim], data: Array(images.data.prefix(3 * 7 * imgDim))), to: data + "/more_ims.npy")
+        let checkpoint: String = checkpoints[0]
 
         let converted = tmp + "/model"
-        let conv = try ToolRunner.run("scan-model", ["convert", checkpoint, "--vocab", tmp + "/vocab/tiny_precomp_vocab.json", "--out", converted])
+        let conv = try ToolRunner.run("scan-model", ["convert", checkpoint, "--vocab", tmp + "/vocab/\(dataName!)_vocab.json", "--out", converted])
         XCTAssertEqual(conv.status, 0, conv.stderr)
 
-        // The vocabulary is found beside the features' data folder (vocab/tiny_precomp_vocab.json).
+        // The vocabulary is found beside the features' data folder (vocab/\(dataName!)_vocab.json).
         let index = tmp + "/index"
         let build = try ToolRunner.run("scan-index", ["build", "--model", checkpoint, "--features", data + "/test_ims.npy", "--index", index, "--no-captions"])
         XCTAssertEqual(build.status, 0, build.stderr)
@@ -140,7 +149,7 @@ final class CheckpointToolTests: XCTestCase {
         XCTAssertEqual(info.status, 0, info.stderr)
         let manifest = try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any]
         XCTAssertEqual(manifest?["model_fingerprint"] as? String, try ModelDirectory(path: converted).fingerprint())
-        XCTAssertEqual(manifest?["model_name"] as? String, "checkpoint_tiny_legacy")
+        XCTAssertEqual(manifest?["model_name"] as? String, ((checkpoint as NSString).lastPathComponent as NSString).deletingPathExtension.replacingOccurrences(of: ".pth", with: ""))
         let verify = try ToolRunner.run("scan-index", ["verify", "--index", index])
         XCTAssertEqual(verify.status, 0, verify.stdout)
 
@@ -150,7 +159,7 @@ final class CheckpointToolTests: XCTestCase {
         try ((0..<moreCount).map { "more-\($0)" }.joined(separator: "\n") + "\n").write(toFile: tmp + "/more_ids.txt", atomically: true, encoding: .utf8)
         for model in [checkpoint, converted] {
             let add = try ToolRunner.run("scan-index", ["add", "--index", index, "--features", data + "/more_ims.npy", "--model", model,
-                                                        "--vocab", tmp + "/vocab/tiny_precomp_vocab.json", "--no-captions",
+                                                        "--vocab", tmp + "/vocab/\(dataName!)_vocab.json", "--no-captions",
                                                         "--ids", tmp + "/more_ids.txt"])
             XCTAssertEqual(add.status, 0, add.stderr)
         }
@@ -158,7 +167,7 @@ final class CheckpointToolTests: XCTestCase {
         try FileManager.default.removeItem(atPath: tmp + "/vocab")
         let refused = try ToolRunner.run("scan-index", ["build", "--model", checkpoint, "--features", data + "/test_ims.npy", "--index", tmp + "/index2"])
         XCTAssertNotEqual(refused.status, 0)
-        XCTAssertTrue(refused.stderr.contains("vocab/tiny_precomp_vocab.json") && refused.stderr.contains("--vocab"), refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("vocab/\(dataName!)_vocab.json") && refused.stderr.contains("--vocab"), refused.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: tmp + "/index2"))
     }
 
@@ -171,15 +180,18 @@ final class CheckpointToolTests: XCTestCase {
         _ = try ToolRunner.path("scan-search")
         let (data, _) = try makeOriginalLayout()
         let sims = tmp + "/sims.npy"
-        let eval = try ToolRunner.run("scan-eval", ["--model", checkpoints[0], "--data_path", data, "--data_name", "tiny_precomp", "--save-sims", sims])
+        let eval = try ToolRunner.run("scan-eval", ["--model", checkpoints[0], "--data_path", data, "--data_name", dataName, "--save-sims", sims])
         XCTAssertEqual(eval.status, 0, eval.stderr)
         let t2iLine = try XCTUnwrap(eval.stdout.split(separator: "\n").first { $0.hasPrefix("Text to image:") }, eval.stdout)
         let matrix = try NPYArray(path: sims)
         let values = matrix.floats()
-        let split = data + "/tiny_precomp"
+        let split = data + "/" + dataName
         let captions = try String(contentsOfFile: split + "/test_caps.txt", encoding: .utf8).split(separator: "\n").map(String.init)
-        XCTAssertEqual(matrix.shape, [captions.count / 5, captions.count], "scan-eval's matrix: images x captions")
+        XCTAssertEqual(matrix.shape.count, 2)
+        XCTAssertEqual(matrix.shape.last, captions.count, "scan-eval's matrix: images x captions")
         let images = matrix.shape[0]
+        XCTAssertEqual(captions.count % images, 0, "\(captions.count) captions for \(images) images")
+        let perImage = captions.count / images
         for (precision, tolerance) in [("float32", Float(1e-5)), ("float16", Float(2e-3))] {
             let index = tmp + "/index-" + precision
             let build = try ToolRunner.run("scan-index", ["build", "--model", checkpoints[0], "--features", split + "/test_ims.npy",
@@ -209,9 +221,9 @@ final class CheckpointToolTests: XCTestCase {
                     }
                     swaps += zip(got, expected).filter { $0 != $1 }.count
                 }
-                let rank = got.firstIndex(of: j / 5) ?? images, expectedRank = expected.firstIndex(of: j / 5) ?? images
+                let rank = got.firstIndex(of: j / perImage) ?? images, expectedRank = expected.firstIndex(of: j / perImage) ?? images
                 if rank != expectedRank, rank < images {
-                    XCTAssertLessThan(abs(column[j / 5] - column[expected[rank]]), 2 * tolerance, "\(precision), caption \(j): the true image moved past a clear gap")
+                    XCTAssertLessThan(abs(column[j / perImage] - column[expected[rank]]), 2 * tolerance, "\(precision), caption \(j): the true image moved past a clear gap")
                     nearTieMoves += 1
                 }
                 ranksOfTruth.append(rank)

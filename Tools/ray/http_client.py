@@ -6,22 +6,8 @@ import urllib.parse
 import urllib.request
 
 
-def get(url: str, timeout: float = 30.0):
-    """(status, parsed JSON or text)."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
-            body = r.read()
-            status = r.status
-    except urllib.error.HTTPError as e:
-        body, status = e.read(), e.code
-    try:
-        return status, json.loads(body)
-    except ValueError:
-        return status, body.decode("utf-8", "replace")
-
-
-def post(url: str, payload: dict, timeout: float = 30.0):
-    req = urllib.request.Request(url, data=json.dumps(payload).encode(), headers={"content-type": "application/json"})
+def _fetch(req, timeout: float):
+    """(status, parsed JSON or text) of a request; an HTTP error status is an answer, not an exception."""
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             body, status = r.read(), r.status
@@ -31,6 +17,16 @@ def post(url: str, payload: dict, timeout: float = 30.0):
         return status, json.loads(body)
     except ValueError:
         return status, body.decode("utf-8", "replace")
+
+
+def get(url: str, timeout: float = 30.0):
+    """(status, parsed JSON or text)."""
+    return _fetch(url, timeout)
+
+
+def post(url: str, payload: dict, timeout: float = 30.0):
+    """(status, parsed JSON or text) of a JSON POST."""
+    return _fetch(urllib.request.Request(url, data=json.dumps(payload).encode(), headers={"content-type": "application/json"}), timeout)
 
 
 def search_url(base: str, q: str, **params) -> str:

@@ -21,12 +21,17 @@ def merge_results(lists: List[List[Dict]], top: int) -> List[Dict]:
     return out
 
 
+def _none_answered(total: int) -> Dict:
+    """The 503 body when no shard answered (every shard missing)."""
+    return {"error": {"status": 503, "parameter": None, "message": f"no shard answered (0 of {total})"},
+            "shards": shards_field(total, list(range(total)))}
+
+
 def merge_search(answers: Dict[int, Dict], total: int, ingress_ms: Optional[float] = None) -> Dict:
     """One ``GET /search`` answer from the shards that answered (``answers``: shard number -> answer)."""
     missing = [i for i in range(total) if i not in answers]
     if not answers:
-        return {"error": {"status": 503, "parameter": None, "message": f"no shard answered (0 of {total})"},
-                "shards": shards_field(total, missing)}
+        return _none_answered(total)
     first = answers[min(answers)]
     top = int(first.get("top", 10))
     out = {k: first[k] for k in ("query", "mode", "top", "candidates", "unknown_words", "warning") if k in first}
@@ -47,8 +52,7 @@ def merge_batch(answers: Dict[int, Dict], total: int, ingress_ms: Optional[float
     """One ``POST /search`` answer: the shards' ``responses`` merged query by query."""
     missing = [i for i in range(total) if i not in answers]
     if not answers:
-        return {"error": {"status": 503, "parameter": None, "message": f"no shard answered (0 of {total})"},
-                "shards": shards_field(total, missing)}
+        return _none_answered(total)
     n = min(len(a.get("responses", [])) for a in answers.values())
     responses = []
     for q in range(n):
@@ -66,8 +70,7 @@ def merge_info(answers: Dict[int, Dict], total: int) -> Dict:
     with the image count of all answering shards and each shard's index path and count."""
     missing = [i for i in range(total) if i not in answers]
     if not answers:
-        return {"error": {"status": 503, "parameter": None, "message": f"no shard answered (0 of {total})"},
-                "shards": shards_field(total, missing)}
+        return _none_answered(total)
     out = dict(answers[min(answers)])
     out["image_count"] = sum(int(a.get("image_count", 0)) for a in answers.values())
     out["index"] = "shard set of %d" % total
