@@ -6,6 +6,7 @@ public struct IndexDatabases: Sendable {
     public static let metadataName = "metadata"
     public static let idsName = "ids"
     public static let deletedName = "deleted"
+    public static let prefilterBlocksName = "prefilter_blocks"
     /// Key of the manifest's JSON inside the `manifest` database.
     public static let manifestKey: [UInt8] = Array("manifest".utf8)
     /// Key of the product-quantisation codebook (a `codebook` record) inside the `manifest` database.
@@ -23,6 +24,9 @@ public struct IndexDatabases: Sendable {
     /// Internal key -> empty value, for every deleted image (nil in an index written before delete
     /// existed and opened read-only: it has deleted nothing).
     public let deleted: LMDBDatabase?
+    /// Block number -> the prefilter records of 128 consecutive keys (`PrefilterBlocks`); nil in an
+    /// index written before blocks existed and opened read-only (searches read records one by one).
+    public let prefilterBlocks: LMDBDatabase?
 
     /// The per-image databases, each of which holds one entry per image.
     public var perImage: [LMDBDatabase] { [regions, prefilter, metadata, ids] }
@@ -39,6 +43,7 @@ public struct IndexDatabases: Sendable {
         metadata = try env.database(Self.metadataName, create: create)
         ids = try env.database(Self.idsName, create: create)
         do { deleted = try env.database(Self.deletedName, create: create) } catch IndexError.missingDatabase { deleted = nil }
+        do { prefilterBlocks = try env.database(Self.prefilterBlocksName, create: create) } catch IndexError.missingDatabase { prefilterBlocks = nil }
     }
 
     /// Reads the manifest inside `txn`.

@@ -150,13 +150,16 @@ public final class IndexReader: @unchecked Sendable {
         }
 
         // Prefilter vectors and metadata are small: decode sequentially.
+        var goodPrefilter: [UInt64: UnsafeRawBufferPointer] = [:]
+        goodPrefilter.reserveCapacity(prefilterEntries.count)
         for e in prefilterEntries {
             do {
-                guard e.key != nil else { throw IndexError.corruptRecord(database: dbs.prefilter.name, key: e.rawKey, reason: "key is not 8 bytes") }
+                guard let key = e.key else { throw IndexError.corruptRecord(database: dbs.prefilter.name, key: e.rawKey, reason: "key is not 8 bytes") }
                 let v = try RecordCodec.decodeVector(e.value, database: dbs.prefilter.name, key: e.rawKey)
                 guard v.count == m.prefilterDim else {
                     throw IndexError.corruptRecord(database: dbs.prefilter.name, key: e.rawKey, reason: "\(v.count) values, manifest prefilter_dim \(m.prefilterDim)")
                 }
+                goodPrefilter[key] = e.value
                 valid += 1
             } catch {
                 problems.append(.init(database: dbs.prefilter.name, key: e.rawKey, reason: reason(error)))
@@ -220,6 +223,10 @@ public final class IndexReader: @unchecked Sendable {
                 corruptKeys.insert(k)
             }
         }
+
+        // The blocks repeat the prefilter records for rescoring: they must hold each key's record.
+        if let b = dbs.prefilterBlocks { counts[b.name] = try s.entryCount(b) }
+        problems += try PrefilterBlocks.verify(s, count: m.imageCount, records: goodPrefilter)
 
         let live = m.imageCount - m.deletedCount
         let countsOK = dbs.perImage.allSatisfy { counts[$0.name] == ($0.name == dbs.prefilter.name ? m.imageCount : live) }

@@ -220,6 +220,34 @@ public final class IndexSnapshot: @unchecked Sendable {
     /// The metadata of several images.
     public func metadata(_ keys: [UInt64]) throws -> [ImageMetadata] { try keys.map { try metadata($0) } }
 
+    /// The stored prefilter records of `keys` (ascending), found through `prefilter_blocks`: one
+    /// lookup per distinct block, under the lock once. Nil for a key the blocks do not hold (an index
+    /// without blocks, or a key past them); the caller then reads `prefilter(key)`. Records are not
+    /// checked here: decode them with `RecordCodec`. Valid until the snapshot closes.
+    public func prefilterRecords(sortedKeys keys: [UInt64]) throws -> [UnsafeRawBufferPointer?] {
+        var out = [UnsafeRawBufferPointer?](repeating: nil, count: keys.count)
+        guard let db = databases.prefilterBlocks, !keys.isEmpty else { return out }
+        let stride = PrefilterBlocks.recordBytes(manifest)
+        let perBlock = UInt64(PrefilterBlocks.rowsPerBlock)
+        lock.lock()
+        defer { lock.unlock() }
+        var current = UInt64.max
+        var value: UnsafeRawBufferPointer?
+        var key = [UInt8](repeating: 0, count: 8)
+        for (i, k) in keys.enumerated() {
+            let b = k / perBlock
+            if b != current {
+                current = b
+                IndexKey.encode(b, into: &key)
+                value = try txn.get(db, key: key)
+            }
+            guard let v = value else { continue }
+            let start = Int(k % perBlock) * stride
+            if start + stride <= v.count { out[i] = UnsafeRawBufferPointer(rebasing: v[start..<(start + stride)]) }
+        }
+        return out
+    }
+
     /// Every prefilter vector of the snapshot as one contiguous matrix in key order.
     /// Throws on the first corrupt vector (run `IndexReader.verify()` to list all).
     public func prefilterMatrix() throws -> PrefilterMatrix {

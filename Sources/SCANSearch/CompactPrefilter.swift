@@ -366,41 +366,59 @@ public final class CompactPrefilter: @unchecked Sendable {
         return (best.map { short[$0] }, best.map { exact[$0] })
     }
 
-    /// The float prefilter scores of `keys`, read from the snapshot. The records are looked up in key
-    /// order (neighbouring keys share B-tree pages), then decoded with the next records' bytes
-    /// prefetched (the shortlist's records are scattered over the file: each one is a cache miss, and
-    /// overlapping them is most of the speed here), into one reused buffer. The checks of every
-    /// record (header, checksum, dimension) are those of `IndexSnapshot.prefilter`, which a failing
-    /// record is read again through so that its error names it.
+    /// The float prefilter scores of `keys`, read from the snapshot. The records are found through
+    /// the snapshot's prefilter blocks (one small B-tree lookup per block, `PrefilterBlocks`), then
+    /// decoded and scored in key order, split over the query's threads from 512 records on, with the
+    /// records a few rows ahead prefetched (each one is a cache miss, and overlapping them is most of
+    /// the speed here). Keys the blocks do not hold (an index written before them) are looked up one
+    /// by one. Every record is checked (header, checksum, dimension) as `IndexSnapshot.prefilter`
+    /// checks it; one that fails is read again through it, from the key's own record, so that a bad
+    /// block row costs speed, not correctness, and a bad record's error names it.
     func rescore(_ keys: [UInt64], query: [Float], snapshot s: IndexSnapshot) throws -> [Float] {
-        var exact = [Float](repeating: 0, count: keys.count)
-        var errors = [Error?](repeating: nil, count: keys.count)
+        let n = keys.count, p = dim
+        var exact = [Float](repeating: 0, count: n)
+        guard n > 0 else { return exact }
         let order = keys.indices.sorted { keys[$0] < keys[$1] }
-        let p = dim, db = s.databases.prefilter
-        var raw = [UnsafeRawBufferPointer?](repeating: nil, count: keys.count)
-        var key = [UInt8](repeating: 0, count: 8)
-        for (j, i) in order.enumerated() {
-            IndexKey.encode(keys[i], into: &key)
-            raw[j] = try? s.rawValue(db, key: key)
-            if let r = raw[j], let b = r.baseAddress { scan_prefetch(b, r.count) }
+        let sorted = order.map { keys[$0] }
+        var raw = try s.prefilterRecords(sortedKeys: sorted)
+        if raw.contains(where: { $0 == nil }) {
+            var key = [UInt8](repeating: 0, count: 8)
+            for j in 0..<n where raw[j] == nil {
+                IndexKey.encode(sorted[j], into: &key)
+                raw[j] = try? s.rawValue(s.databases.prefilter, key: key)
+            }
         }
-        var row = [Float](repeating: 0, count: p)
-        query.withUnsafeBufferPointer { qp in
-            row.withUnsafeMutableBufferPointer { rb in
-                guard let qb = qp.baseAddress, let r = rb.baseAddress else { return }
-                for (j, i) in order.enumerated() {
-                    do {
-                        if let v = raw[j], let h = try? RecordCodec.decode(v, kind: .vector, database: db.name, into: rb), h.valueCount == p {
-                            exact[i] = scan_dot(r, qb, p)
-                        } else {
-                            let v = try s.prefilter(keys[i])
-                            exact[i] = v.withUnsafeBufferPointer { scan_dot($0.baseAddress!, qb, p) }
+        var failed = [Bool](repeating: false, count: n)
+        let db = s.databases.prefilter.name
+        let ahead = 6
+        exact.withUnsafeMutableBufferPointer { ex in
+            failed.withUnsafeMutableBufferPointer { fl in
+                query.withUnsafeBufferPointer { qp in
+                    guard let qb = qp.baseAddress else { return }
+                    Parallel.forChunks(n, minChunk: 512) { range in
+                        var row = [Float](repeating: 0, count: p)
+                        row.withUnsafeMutableBufferPointer { rb in
+                            guard let r = rb.baseAddress else { return }
+                            for j in range.lowerBound..<min(range.upperBound, range.lowerBound + ahead) {
+                                if let v = raw[j], let b = v.baseAddress { scan_prefetch(b, v.count) }
+                            }
+                            for j in range {
+                                if j + ahead < range.upperBound, let v = raw[j + ahead], let b = v.baseAddress { scan_prefetch(b, v.count) }
+                                if let v = raw[j], let h = try? RecordCodec.decode(v, kind: .vector, database: db, into: rb), h.valueCount == p {
+                                    ex[order[j]] = scan_dot(r, qb, p)
+                                } else {
+                                    fl[j] = true
+                                }
+                            }
                         }
-                    } catch { errors[i] = error }
+                    }
                 }
             }
         }
-        if let e = errors.first(where: { $0 != nil }) { throw e! }
+        for j in 0..<n where failed[j] {
+            let v = try s.prefilter(sorted[j])
+            exact[order[j]] = v.withUnsafeBufferPointer { scan_dot($0.baseAddress!, query, p) }
+        }
         return exact
     }
 }

@@ -166,4 +166,44 @@ final class CompactPrefilterTests: XCTestCase {
         // 2500 (first load, calibrated) then 17 merged into it, then 6483 merged too (2517 < 3000).
         XCTAssertEqual(cp.segmentCount, 1)
     }
+
+    /// The shortlist is rescored from the prefilter blocks, split over threads for long shortlists;
+    /// a damaged block row, or blocks missing (an index written without them), cost speed only:
+    /// those keys are read from their own records and every score stays the float32 one.
+    func testRescoringFromBlocksFallsBackToRecords() throws {
+        let dir = makeTempDir(self)
+        let p = 256, n = 5000
+        let (x, _) = FirstStageBenchmark.generate(size: n, dim: p, queries: 1, seed: 11)
+        try FirstStageBenchmark.write(x, dim: p, to: dir + "/index")
+        // Queries that are stored vectors: each one's own key is its best image.
+        let victims = [394, 1000, 4999]
+        let queries = victims.map { Array(x[($0 * p)..<(($0 + 1) * p)]) }
+        func check(_ label: String) throws {
+            let reader = try IndexReader(path: dir + "/index")
+            let s = try reader.snapshot()
+            defer { s.close() }
+            let cp = CompactPrefilter(dim: p)
+            try cp.extend(from: s)
+            let f32 = ResidentPrefilter(dim: p, storage: .float32)
+            try f32.extend(from: s)
+            for (v, q) in zip(victims, queries) {
+                let full = f32.scores(q, rows: n)
+                let got = try cp.candidates(q, k: 600, snapshot: s)
+                XCTAssertEqual(got.keys.first, UInt64(v), label)
+                for (key, score) in zip(got.keys, got.scores) { XCTAssertEqual(score, full[Int(key)], "\(label): key \(key)") }
+            }
+        }
+        try check("intact blocks")
+        let env = try LMDBEnvironment.open(path: dir + "/index")
+        let blocks = try XCTUnwrap(try IndexDatabases(env, create: false).prefilterBlocks)
+        let stride = RecordHeader.size + 2 * p
+        try env.write { txn in
+            var b3 = Array(try XCTUnwrap(try txn.get(blocks, key: IndexKey.encode(3))))
+            b3[(394 - 384) * stride + RecordHeader.size + 7] ^= 0x08
+            try txn.put(blocks, key: IndexKey.encode(3), value: b3)
+            for b in 7..<40 { XCTAssertTrue(try txn.delete(blocks, key: IndexKey.encode(UInt64(b)))) }
+        }
+        try check("a flipped row and blocks 7 to 39 missing")
+        XCTAssertTrue(try IndexReader(path: dir + "/index").verify().problems.contains { $0.database == "prefilter_blocks" })
+    }
 }

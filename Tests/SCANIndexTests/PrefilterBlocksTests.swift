@@ -1,0 +1,134 @@
+import Foundation
+import SCANCore
+import SCANIndex
+import TestSupport
+import XCTest
+
+/// `prefilter_blocks` repeats the prefilter records 128 keys to a value; the per-key `prefilter`
+/// database, written by another path, is the independent truth every test compares with.
+final class PrefilterBlocksTests: XCTestCase {
+    /// Every key's row in the blocks, against its own record (nil when the blocks miss it).
+    private func rows(_ s: IndexSnapshot) throws -> [(block: [UInt8]?, record: [UInt8])] {
+        let keys = (0..<UInt64(s.count)).map { $0 }
+        let got = try s.prefilterRecords(sortedKeys: keys)
+        return try keys.map { k in
+            (got[Int(k)].map { Array($0) }, Array(try XCTUnwrap(try s.rawValue(s.databases.prefilter, key: IndexKey.encode(k)))))
+        }
+    }
+
+    private func blockCount(_ dir: String) throws -> Int {
+        try IndexReader(path: dir, allowIncomplete: true).withSnapshot { s in try s.entryCount(try XCTUnwrap(s.databases.prefilterBlocks)) }
+    }
+
+    func testBlocksHoldEveryKeysRecordAcrossCommitsDeletesAndReplaces() throws {
+        let dir = makeTempDir(self)
+        let w = try IndexWriter(path: dir, configuration: Fixture.configuration())
+        var next = 0
+        // Batch sizes that end inside blocks, on a block's last row and past several blocks.
+        for n in [50, 78, 1, 7, 200, 128] {
+            try w.append(Fixture.records(Fixture.ids(next..<(next + n))))
+            next += n
+            let r = try IndexReader(path: dir, allowIncomplete: true)
+            try r.withSnapshot { s in
+                XCTAssertEqual(s.count, next)
+                for (k, row) in try rows(s).enumerated() { XCTAssertEqual(row.block, row.record, "key \(k) after \(next) images") }
+                // A key past the snapshot has no row.
+                XCTAssertNil(try s.prefilterRecords(sortedKeys: [UInt64(next)])[0])
+            }
+            XCTAssertEqual(try blockCount(dir), (next + 127) / 128)
+            let report = try r.verify()
+            XCTAssertTrue(report.isOK, report.summary)
+        }
+        // A delete keeps the key's vector; a replace gives the id a new key at the end.
+        try w.delete(ids: ["img-3", "img-130"])
+        var replaced = Fixture.records(["img-5"])
+        replaced[0].prefilter = replaced[0].prefilter.map { $0 * 0.5 }
+        try w.append(replaced, replace: true)
+        try w.markComplete()
+        let r = try IndexReader(path: dir, allowIncomplete: true)
+        try r.withSnapshot { s in
+            XCTAssertEqual(s.count, next + 1)
+            for (k, row) in try rows(s).enumerated() { XCTAssertEqual(row.block, row.record, "key \(k) after a delete and a replace") }
+            for (a, b) in zip(try s.prefilter(UInt64(next)), replaced[0].prefilter) { XCTAssertEqual(a, b, accuracy: 1e-3) }
+        }
+        let report = try r.verify()
+        XCTAssertTrue(report.isOK, report.summary)
+    }
+
+    /// An index whose blocks stop short (written by a build without them) reads each missing key's
+    /// own record, verify names what is missing, and the next writer to open it fills them in.
+    func testMissingBlocksAreFilledInByTheNextWriter() throws {
+        let dir = makeTempDir(self)
+        do {
+            let w = try IndexWriter(path: dir, configuration: Fixture.configuration())
+            try w.append(Fixture.records(Fixture.ids(0..<300)))
+            try w.markComplete()
+        }
+        do {
+            let env = try LMDBEnvironment.open(path: dir)
+            let dbs = try IndexDatabases(env, create: false)
+            let blocks = try XCTUnwrap(dbs.prefilterBlocks)
+            try env.write { txn in
+                XCTAssertTrue(try txn.delete(blocks, key: IndexKey.encode(2)))
+                XCTAssertTrue(try txn.delete(blocks, key: IndexKey.encode(1)))
+            }
+        }
+        let r = try IndexReader(path: dir, allowIncomplete: true)
+        try r.withSnapshot { s in
+            let got = try rows(s)
+            XCTAssertEqual(got.filter { $0.block == nil }.count, 300 - 128)
+            for row in got.prefix(128) { XCTAssertEqual(row.block, row.record) }
+        }
+        let report = try r.verify()
+        XCTAssertFalse(report.isOK)
+        XCTAssertEqual(report.corruptKeys, [], "no image is damaged: its own record is intact")
+        XCTAssertEqual(report.problems.map(\.database), ["prefilter_blocks"], report.summary)
+        XCTAssertTrue(report.problems[0].reason.contains("needs 3 blocks, found 1"), report.summary)
+
+        _ = try IndexWriter(path: dir, configuration: Fixture.configuration())
+        try IndexReader(path: dir, allowIncomplete: true).withSnapshot { s in
+            for (k, row) in try rows(s).enumerated() { XCTAssertEqual(row.block, row.record, "key \(k)") }
+        }
+        XCTAssertTrue(try IndexReader(path: dir, allowIncomplete: true).verify().isOK)
+    }
+
+    /// A damaged row of a block is reported by verify (naming the block, row and key), and a
+    /// writer does not build on blocks whose last value has a wrong length.
+    func testDamagedBlocksAreReported() throws {
+        let dir = makeTempDir(self)
+        do {
+            let w = try IndexWriter(path: dir, configuration: Fixture.configuration())
+            try w.append(Fixture.records(Fixture.ids(0..<140)))
+        }
+        let env = try LMDBEnvironment.open(path: dir)
+        let dbs = try IndexDatabases(env, create: false)
+        let blocks = try XCTUnwrap(dbs.prefilterBlocks)
+        let original = try env.read { Array(try XCTUnwrap(try $0.get(blocks, key: IndexKey.encode(0)))) }
+        let stride = original.count / 128
+        XCTAssertEqual(stride, RecordHeader.size + 2 * Fixture.prefilterDim)
+        // A flipped payload byte in row 9 (a record that no longer matches its checksum) and a
+        // row that is a valid record of another key both differ from key 9's own record.
+        var flipped = original
+        flipped[9 * stride + RecordHeader.size + 1] ^= 0x40
+        var swapped = original
+        swapped.replaceSubrange((9 * stride)..<(10 * stride), with: original[(10 * stride)..<(11 * stride)])
+        for (name, bad) in [("flipped", flipped), ("swapped", swapped)] {
+            try env.write { try $0.put(blocks, key: IndexKey.encode(0), value: bad) }
+            let report = try IndexReader(path: dir, allowIncomplete: true).verify()
+            XCTAssertEqual(report.problems.map(\.database), ["prefilter_blocks"], name + "\n" + report.summary)
+            XCTAssertTrue(report.problems.first?.reason.contains("row 9 (key 9)") == true, name + "\n" + report.summary)
+            XCTAssertEqual(report.corruptKeys, [], name)
+        }
+        try env.write { try $0.put(blocks, key: IndexKey.encode(0), value: original) }
+        XCTAssertTrue(try IndexReader(path: dir, allowIncomplete: true).verify().isOK)
+
+        // The last block cut inside a record: the writer refuses to extend it, naming the block.
+        let last = try env.read { Array(try XCTUnwrap(try $0.get(blocks, key: IndexKey.encode(1)))) }
+        try env.write { try $0.put(blocks, key: IndexKey.encode(1), value: Array(last.dropLast(5))) }
+        XCTAssertIndexError(try IndexWriter(path: dir, configuration: Fixture.configuration())) {
+            if case let .corruptRecord(db, key, _) = $0 { return db == "prefilter_blocks" && key == "1" }
+            return false
+        }
+        XCTAssertFalse(try IndexReader(path: dir, allowIncomplete: true).verify().isOK)
+    }
+}
