@@ -22,7 +22,7 @@ public struct IndexInfo: Sendable {
         let reader = try IndexReader(path: path, allowIncomplete: true)
         var sizes: [String: Int] = [:]
         manifest = try reader.withSnapshot { s in
-            for db in s.databases.perImage {
+            for db in s.databases.perImage + [s.databases.prefilterBlocks].compactMap({ $0 }) {
                 var total = 0
                 try s.forEach(db) { _, v in total += v.count; return true }
                 sizes[db.name] = total
@@ -67,12 +67,12 @@ public struct IndexInfo: Sendable {
         }
         let resident = ResidentPrefilter(dim: m.prefilterDim)
         let compact = CompactPrefilter(dim: m.prefilterDim)
-        lines.append("first stage for search: compact 4-bit codes, \(compact.bytesPerImage) bytes per image resident (\(mb(compact.bytesPerImage * m.imageCount))), shortlist rescored from the stored vectors; "
+        lines.append("first stage for search: compact 4-bit codes, \(compact.bytesPerImage) bytes per image resident (\(mb(compact.bytesPerImage * m.imageCount))), shortlist rescored from the stored vectors (prefilter_blocks: the same records 128 keys to a value, for fast lookups); "
             + "float32 alternative: \(resident.storage.rawValue), \(resident.bytesPerImage) bytes per image")
         lines.append("sources: " + (m.sources.isEmpty ? "-" : m.sources.joined(separator: ", ")))
         lines.append("data.mdb: \(mb(dataFileBytes))" + (m.imageCount > 0 ? String(format: ", %.0f bytes per image", Double(dataFileBytes) / Double(n)) : ""))
-        for name in ["regions", "prefilter", "metadata", "ids"] {
-            let b = valueBytes[name] ?? 0
+        for name in ["regions", "prefilter", IndexDatabases.prefilterBlocksName, "metadata", "ids"] {
+            guard let b = valueBytes[name] else { continue }
             lines.append("  \(name): \(mb(b)) of values" + (m.imageCount > 0 ? String(format: ", %.0f bytes per image", Double(b) / Double(n)) : ""))
         }
         if m.imageCount > 0 {
