@@ -222,42 +222,6 @@ void scan_fs_scores(const uint8_t *blocks, size_t n, size_t pdim, const uint8_t 
     }
 }
 
-// Heap order: the root is the worst entry (lowest score; among equal scores the latest id).
-static inline int heap_worse(const scan_fs_heap *h, size_t a, size_t b) {
-    return h->scores[a] < h->scores[b] || (h->scores[a] == h->scores[b] && h->ids[a] > h->ids[b]);
-}
-
-static inline void heap_swap(scan_fs_heap *h, size_t a, size_t b) {
-    uint16_t s = h->scores[a]; h->scores[a] = h->scores[b]; h->scores[b] = s;
-    uint64_t i = h->ids[a]; h->ids[a] = h->ids[b]; h->ids[b] = i;
-}
-
-static void heap_offer(scan_fs_heap *h, uint16_t score, uint64_t id) {
-    if (h->count < h->capacity) {
-        size_t i = h->count++;
-        h->scores[i] = score;
-        h->ids[i] = id;
-        while (i > 0) {
-            size_t p = (i - 1) / 2;
-            if (!heap_worse(h, i, p)) break;
-            heap_swap(h, i, p);
-            i = p;
-        }
-        return;
-    }
-    h->scores[0] = score;
-    h->ids[0] = id;
-    size_t i = 0;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < h->count && heap_worse(h, l, m)) m = l;
-        if (r < h->count && heap_worse(h, r, m)) m = r;
-        if (m == i) break;
-        heap_swap(h, i, m);
-        i = m;
-    }
-}
-
 static inline uint32_t above(const uint16_t *s, uint16_t threshold, int isa) {
 #if defined(SCAN_FS_X86)
     if (isa == SCAN_FS_AVX512BW) return above_avx512(s, threshold);
@@ -270,23 +234,36 @@ static inline uint32_t above(const uint16_t *s, uint16_t threshold, int isa) {
 }
 
 void scan_fs_scan(const uint8_t *blocks, size_t n, size_t pdim, const uint8_t *lut, int isa,
-                  uint64_t first_id, const uint64_t *excluded, size_t excluded_words, scan_fs_heap *heap) {
-    if (heap->capacity == 0) return;
+                  uint64_t first_id, const uint64_t *excluded, size_t excluded_words, scan_fs_reservoir *r) {
+    if (r->size == 0) return;
     uint16_t s[SCAN_FS_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SCAN_FS_BLOCK) {
         block_scores(blocks + i0 / SCAN_FS_BLOCK * pdim * 16, pdim, lut, isa, s);
         size_t m = n - i0 < SCAN_FS_BLOCK ? n - i0 : SCAN_FS_BLOCK;
         uint32_t lanes = m == SCAN_FS_BLOCK ? 0xffffffffu : ((1u << m) - 1u);
-        // Once the heap is full only a score above its worst can enter: most blocks stop here. The
-        // worst only rises while the block's lanes enter, so each lane is checked again below.
-        if (heap->count == heap->capacity) lanes &= above(s, heap->scores[0], isa);
+        uint64_t id0 = first_id + i0;
+        if (r->compacted) {
+            // Most blocks stop at this one vector compare of scores. A lane whose score equals the
+            // threshold's score beats the threshold key only when its id is below the threshold's
+            // id. The threshold is an image already offered; when every id of this block is above
+            // it (always so when ids are offered in increasing order, as a scan over ascending
+            // segments does) an equal score cannot enter and `above` the threshold score is exact;
+            // otherwise equal scores are let through to the key compare below.
+            uint64_t t = r->threshold;
+            uint16_t ts = scan_fs_key_score(t);
+            if (id0 > scan_fs_key_id(t)) lanes &= above(s, ts, isa);
+            else if (ts > 0) lanes &= above(s, (uint16_t)(ts - 1), isa);
+        }
         while (lanes) {
             int i = __builtin_ctz(lanes);
             lanes &= lanes - 1;
-            if (heap->count == heap->capacity && s[i] <= heap->scores[0]) continue;
-            uint64_t id = first_id + i0 + (size_t)i;
+            uint64_t id = id0 + (size_t)i;
+            uint64_t key = scan_fs_key(s[i], id);
+            // The threshold only rises while the block's lanes enter, so each lane is checked again.
+            if (r->compacted && key <= r->threshold) continue;
             if (excluded && id / 64 < excluded_words && ((excluded[id / 64] >> (id % 64)) & 1)) continue;
-            heap_offer(heap, s[i], id);
+            r->keys[r->count++] = key;
+            if (r->count == 2 * r->size) scan_fs_reservoir_compact(r);
         }
     }
 }

@@ -291,12 +291,16 @@ public final class CompactPrefilter: @unchecked Sendable {
     }
 
     /// The `size` best images of keys `0 ..< rows` by the kernel's score, never one of `excluding`,
-    /// best first (equal scores: lower key first). Each thread keeps its own bounded heap over its
-    /// share of the blocks; no per-image array is made.
+    /// best first (equal scores: lower key first). Each thread keeps its own reservoir of packed
+    /// (score, key) keys over its share of the blocks (CSCANFastScan.h); the kernel merges and sorts
+    /// them, and no per-image array is made.
     func shortlistKeys(_ query: [Float], rows: Int, size: Int, excluding: Set<UInt64>, state st: State) -> [UInt64] {
         guard size > 0, rows > 0, let c = st.calibration else { return [] }
+        // A packed key holds the image's key in its low 48 bits.
+        precondition(UInt64(rows) <= UInt64(1) << SCAN_FS_ID_BITS, "the compact first stage packs keys in \(SCAN_FS_ID_BITS) bits; \(rows) images are too many")
+        let size = min(size, rows)
         let lut = lookupTable(query, calibration: c)
-        // Deleted keys as a bitmap the kernel checks only for images that would enter a heap.
+        // Deleted keys as a bitmap the kernel checks only for images that would enter a reservoir.
         var bits = [UInt64]()
         if !excluding.isEmpty {
             bits = [UInt64](repeating: 0, count: (rows + 63) / 64)
@@ -307,49 +311,47 @@ public final class CompactPrefilter: @unchecked Sendable {
         let segs = st.segments.filter { $0.start < rows }
         var firstBlock = [Int](), total = 0
         for s in segs { firstBlock.append(total); total += (min(s.count, rows - s.start) + block - 1) / block }
-        // A second thread pays off only on a long scan: below about 4096 blocks (131,072 images, 16 MB
-        // of codes, in cache) one thread was as fast as two here (README), and waking it costs.
-        let runs = max(1, min(threads, Parallel.available, total / 4096))
+        // A second thread from 2048 blocks (65,536 images) on. With the reservoir the selection is cheap,
+        // so halving the scan pays even at 100,000 images: p50 of the codes-only top 356 / 2000 there
+        // 0.34-0.51 / 0.45-0.56 ms split against 0.47-0.63 / 0.55-0.75 ms on one thread (scan-bench
+        // first-stage, load about 1.3 on 2 cores). Below that, waking the thread and merging two
+        // reservoirs costs about what it saves; on a machine whose other core is busy (load about 3)
+        // the split was 5-10% slower at 100,000, which a server answering one query per core avoids
+        // by setting `threads` to 1.
+        let runs = max(1, min(threads, Parallel.available, total / 1024))
         let per = (total + runs - 1) / runs
-        var heapScores = [UInt16](repeating: 0, count: runs * size)
-        var heapIDs = [UInt64](repeating: 0, count: runs * size)
-        var heapCounts = [Int](repeating: 0, count: runs)
+        var keys = [UInt64](repeating: 0, count: runs * 2 * size)
+        var reservoirs = [scan_fs_reservoir](repeating: scan_fs_reservoir(), count: runs)
         let pdim = paddedDim, isa = kernel
-        heapScores.withUnsafeMutableBufferPointer { hs in
-            heapIDs.withUnsafeMutableBufferPointer { hi in
-                heapCounts.withUnsafeMutableBufferPointer { hc in
-                    bits.withUnsafeBufferPointer { bp in
-                        lut.withUnsafeBufferPointer { lp in
-                            guard let hsb = hs.baseAddress, let hib = hi.baseAddress, let hcb = hc.baseAddress, let lb = lp.baseAddress else { return }
-                            let ex = bp.baseAddress, words = bp.count
-                            let body = { (r: Int) in
-                                var heap = scan_fs_heap(scores: hsb + r * size, ids: hib + r * size, capacity: size, count: 0)
-                                let b0 = r * per, b1 = min(total, b0 + per)
-                                for (i, s) in segs.enumerated() {
-                                    let n = min(s.count, rows - s.start)
-                                    let sb0 = firstBlock[i], sb1 = sb0 + (n + block - 1) / block
-                                    let lo = max(b0, sb0), hiB = min(b1, sb1)
-                                    guard lo < hiB else { continue }
-                                    let slot0 = (lo - sb0) * block, slot1 = min(n, (hiB - sb0) * block)
-                                    s.codes.withUnsafeBufferPointer { cp in
-                                        guard let cb = cp.baseAddress else { return }
-                                        scan_fs_scan(cb + (lo - sb0) * scan_fs_block_bytes(pdim), slot1 - slot0, pdim, lb, isa,
-                                                     UInt64(s.start + slot0), ex, words, &heap)
-                                    }
+        let found = keys.withUnsafeMutableBufferPointer { kp in
+            reservoirs.withUnsafeMutableBufferPointer { rp in
+                bits.withUnsafeBufferPointer { bp in
+                    lut.withUnsafeBufferPointer { lp in
+                        guard let kb = kp.baseAddress, let rb = rp.baseAddress, let lb = lp.baseAddress else { return 0 }
+                        let ex = bp.baseAddress, words = bp.count
+                        let body = { (r: Int) in
+                            scan_fs_reservoir_init(rb + r, kb + r * 2 * size, size)
+                            let b0 = r * per, b1 = min(total, b0 + per)
+                            for (i, s) in segs.enumerated() {
+                                let n = min(s.count, rows - s.start)
+                                let sb0 = firstBlock[i], sb1 = sb0 + (n + block - 1) / block
+                                let lo = max(b0, sb0), hiB = min(b1, sb1)
+                                guard lo < hiB else { continue }
+                                let slot0 = (lo - sb0) * block, slot1 = min(n, (hiB - sb0) * block)
+                                s.codes.withUnsafeBufferPointer { cp in
+                                    guard let cb = cp.baseAddress else { return }
+                                    scan_fs_scan(cb + (lo - sb0) * scan_fs_block_bytes(pdim), slot1 - slot0, pdim, lb, isa,
+                                                 UInt64(s.start + slot0), ex, words, rb + r)
                                 }
-                                hcb[r] = heap.count
                             }
-                            if runs == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: runs, execute: body) }
                         }
+                        if runs == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: runs, execute: body) }
+                        return scan_fs_reservoir_merge_sorted(rb, runs)
                     }
                 }
             }
         }
-        var entries: [(score: UInt16, key: UInt64)] = []
-        entries.reserveCapacity(heapCounts.reduce(0, +))
-        for r in 0..<runs { for i in 0..<heapCounts[r] { entries.append((heapScores[r * size + i], heapIDs[r * size + i])) } }
-        entries.sort { $0.score > $1.score || ($0.score == $1.score && $0.key < $1.key) }
-        return entries.prefix(size).map(\.key)
+        return keys[0..<found].map { scan_fs_key_id($0) }
     }
 
     /// The best `k` images of `snapshot` (keys `0 ..< snapshot.count`, loaded by `extend`) by the float

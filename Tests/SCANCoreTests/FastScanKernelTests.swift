@@ -5,7 +5,7 @@ import XCTest
 
 /// The fast-scan kernel (CSCANFastScan.h): the blocked 4-bit layout read back code by code, every
 /// vector build equal to the scalar one bit for bit, the 8-bit table against a float dot product
-/// computed by hand, and the heap against a full sort.
+/// computed by hand, and the reservoir's shortlist against a full sort.
 final class FastScanKernelTests: XCTestCase {
     /// Random codes for `n` images written through `scan_fs_encode` (values on the code grid, so the
     /// expected code of each is known without the encoder).
@@ -109,43 +109,99 @@ final class FastScanKernelTests: XCTestCase {
         }
     }
 
-    /// The heap scan keeps exactly the best `capacity` scores (equal scores: lower id), leaves out
-    /// excluded ids, and is the same for every build.
-    func testHeapScanEqualsFullSortWithExclusions() {
+    /// The best `size` ids of `firstID ..< firstID + all.count` by score (descending, then id
+    /// ascending), none excluded: the reference every shortlist must equal, from a full sort.
+    private func reference(_ all: [UInt16], firstID: UInt64, excluded: Set<UInt64>, size: Int) -> [UInt64] {
+        let order = all.indices.sorted { all[$0] > all[$1] || (all[$0] == all[$1] && $0 < $1) }
+        return Array(order.map { firstID + UInt64($0) }.filter { !excluded.contains($0) }.prefix(size))
+    }
+
+    /// Scans `pieces` (image ranges starting on a block boundary) in the given order, piece i into
+    /// reservoir parts[i], then merges: the ids the kernel returns, best first, and whether any
+    /// reservoir compacted (so the threshold path was taken).
+    private func shortlist(_ blocks: [UInt8], pdim: Int, lut: [UInt8], isa: Int32, firstID: UInt64, bits: [UInt64], size: Int,
+                           pieces: [(range: Range<Int>, part: Int)]) -> (ids: [UInt64], compacted: Bool) {
+        let parts = (pieces.map(\.part).max() ?? 0) + 1
+        var keys = [UInt64](repeating: 0, count: parts * 2 * size)
+        var res = [scan_fs_reservoir](repeating: scan_fs_reservoir(), count: parts)
+        var compacted = false
+        let found = keys.withUnsafeMutableBufferPointer { kp in
+            res.withUnsafeMutableBufferPointer { rp in
+                blocks.withUnsafeBufferPointer { bp in
+                    for p in 0..<parts { scan_fs_reservoir_init(rp.baseAddress! + p, kp.baseAddress! + p * 2 * size, size) }
+                    for (range, part) in pieces {
+                        precondition(range.lowerBound % 32 == 0)
+                        scan_fs_scan(bp.baseAddress! + range.lowerBound / 32 * scan_fs_block_bytes(pdim), range.count, pdim, lut, isa,
+                                     firstID + UInt64(range.lowerBound), bits, bits.count, rp.baseAddress! + part)
+                    }
+                    compacted = rp.contains { $0.compacted != 0 }
+                    return scan_fs_reservoir_merge_sorted(rp.baseAddress!, parts)
+                }
+            }
+        }
+        return (keys[0..<found].map { scan_fs_key_id($0) }, compacted)
+    }
+
+    /// The reservoir keeps exactly the best `size` scores (equal scores: lower id), best first,
+    /// leaves out excluded ids, and gives the same for every build, however the images are split
+    /// over calls and reservoirs: few distinct scores (ties at the threshold), many compactions
+    /// (n far above 2 x size), size 1, size above n, and pieces offered out of id order (where an
+    /// equal score can beat the threshold and must not be cut by the vector compare).
+    func testReservoirScanEqualsFullSortWithTiesAndExclusions() {
         var rng = TestRNG(seed: 21)
         let dim = 64, pdim = scan_fs_padded_dim(dim), n = 5003
         let (_, blocks) = codes(n: n, dim: dim, rng: &rng)
-        let lut = randomLUT(pdim, rng: &rng)
-        var all = [UInt16](repeating: 0, count: n)
-        scan_fs_scores(blocks, n, pdim, lut, Int32(SCAN_FS_SCALAR), &all)
+        // Wide tables spread the scores; narrow ones (entries 0 or 1) leave about 40 distinct scores
+        // for 5003 images, so hundreds share the threshold's score.
+        let tables = [("wide", randomLUT(pdim, rng: &rng)), ("ties", randomLUT(pdim, rng: &rng).map { $0 & 1 })]
         let firstID: UInt64 = 1000
-        var excluded = Set<UInt64>()
-        for _ in 0..<300 { excluded.insert(firstID + UInt64(rng.int(0..<n))) }
-        // The 50 best ids are excluded too: the scan must reach past them.
-        let order = (0..<n).sorted { all[$0] > all[$1] || (all[$0] == all[$1] && $0 < $1) }
-        for i in order.prefix(50) { excluded.insert(firstID + UInt64(i)) }
-        var bits = [UInt64](repeating: 0, count: (Int(firstID) + n + 63) / 64)
-        for e in excluded { bits[Int(e / 64)] |= 1 << (e % 64) }
-        let capacity = 200
-        let expected = order.map { firstID + UInt64($0) }.filter { !excluded.contains($0) }.prefix(capacity)
-        for isa in [Int32(SCAN_FS_SCALAR), Int32(SCAN_FS_AVX2), Int32(SCAN_FS_AVX512BW)] where scan_fs_isa_supported(isa) == 1 {
-            var scores = [UInt16](repeating: 0, count: capacity), ids = [UInt64](repeating: 0, count: capacity)
-            var got: [UInt64] = []
-            scores.withUnsafeMutableBufferPointer { sp in
-                ids.withUnsafeMutableBufferPointer { ip in
-                    var heap = scan_fs_heap(scores: sp.baseAddress, ids: ip.baseAddress, capacity: capacity, count: 0)
-                    // In two pieces, as two segments are scanned.
-                    let cut = 32 * 70
-                    blocks.withUnsafeBufferPointer { bp in
-                        scan_fs_scan(bp.baseAddress, cut, pdim, lut, isa, firstID, bits, bits.count, &heap)
-                        scan_fs_scan(bp.baseAddress! + (cut / 32) * scan_fs_block_bytes(pdim), n - cut, pdim, lut, isa, firstID + UInt64(cut), bits, bits.count, &heap)
+        let builds = [Int32(SCAN_FS_SCALAR), Int32(SCAN_FS_AVX2), Int32(SCAN_FS_AVX512BW)].filter { scan_fs_isa_supported($0) == 1 }
+        let cut = 32 * 70
+        let splits: [(String, [(range: Range<Int>, part: Int)])] = [
+            ("one call", [(0..<n, 0)]),
+            ("two calls", [(0..<cut, 0), (cut..<n, 0)]),
+            ("out of order", [(cut..<n, 0), (0..<cut, 0)]),
+            ("two reservoirs", [(0..<cut, 0), (cut..<n, 1)]),
+        ]
+        for (name, lut) in tables {
+            var all = [UInt16](repeating: 0, count: n)
+            scan_fs_scores(blocks, n, pdim, lut, Int32(SCAN_FS_SCALAR), &all)
+            if name == "ties" { XCTAssertLessThan(Set(all).count, 100, "the narrow table makes ties") }
+            for withExclusions in [false, true] {
+                var excluded = Set<UInt64>()
+                if withExclusions {
+                    for _ in 0..<300 { excluded.insert(firstID + UInt64(rng.int(0..<n))) }
+                    // The 50 best are excluded too: the scan must reach past them.
+                    excluded.formUnion(reference(all, firstID: firstID, excluded: [], size: 50))
+                }
+                var bits = [UInt64](repeating: 0, count: (Int(firstID) + n + 63) / 64)
+                for e in excluded { bits[Int(e / 64)] |= 1 << (e % 64) }
+                for size in [1, 37, 200, n - 1, n + 50] {
+                    let expected = reference(all, firstID: firstID, excluded: excluded, size: size)
+                    XCTAssertEqual(expected.count, min(size, n - excluded.count))
+                    if name == "ties" && size == 200 {
+                        let t = all[Int(expected[size - 1] - firstID)]
+                        XCTAssertGreaterThan(all.filter { $0 == t }.count, 50, "many images share the threshold's score")
                     }
-                    got = (0..<heap.count).map { ip[$0] }
+                    for isa in builds {
+                        for (split, pieces) in splits {
+                            let got = shortlist(blocks, pdim: pdim, lut: lut, isa: isa, firstID: firstID, bits: bits, size: size, pieces: pieces)
+                            XCTAssertEqual(got.ids, expected, "\(name) table, exclusions \(withExclusions), size \(size), build \(isa), \(split)")
+                            if size <= 200 { XCTAssertTrue(got.compacted, "n >> 2 x size compacts") }
+                        }
+                    }
                 }
             }
-            let score = { (id: UInt64) in all[Int(id - firstID)] }
-            got.sort { score($0) > score($1) || (score($0) == score($1) && $0 < $1) }
-            XCTAssertEqual(got, Array(expected), "build \(isa)")
         }
+    }
+
+    /// The packed key ranks like (score descending, id ascending) and gives the id back.
+    func testPackedKeyOrder() {
+        let maxID = (UInt64(1) << 48) - 1
+        XCTAssertGreaterThan(scan_fs_key(5, 10), scan_fs_key(5, 11))
+        XCTAssertGreaterThan(scan_fs_key(6, maxID), scan_fs_key(5, 0))
+        XCTAssertEqual(scan_fs_key_id(scan_fs_key(65535, maxID)), maxID)
+        XCTAssertEqual(scan_fs_key_score(scan_fs_key(65535, 0)), 65535)
+        XCTAssertEqual(scan_fs_key_id(scan_fs_key(0, 123_456_789)), 123_456_789)
     }
 }

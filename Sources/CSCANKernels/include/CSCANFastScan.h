@@ -56,19 +56,50 @@ float scan_fs_quantize_lut(const float *table, size_t pdim, uint8_t *lut, float 
 /// The scores of the n images of `blocks` (ceil(n / 32) blocks; lanes past n are not written).
 void scan_fs_scores(const uint8_t *blocks, size_t n, size_t pdim, const uint8_t *lut, int isa, uint16_t *out);
 
-/// A bounded min-heap of (score, id): the best `capacity` scores seen, ties kept by arrival (the
-/// first seen stays). The caller owns the arrays (capacity entries each).
-typedef struct {
-    uint16_t *scores;
-    uint64_t *ids;
-    size_t capacity;
-    size_t count;
-} scan_fs_heap;
+/// The shortlist of one query is kept as packed keys, one uint64 per image, so that ranking two
+/// entries is one integer compare: key = score << 48 | (SCAN_FS_ID_MASK - id). A larger key is a
+/// better entry: higher score first, then (equal scores) the lower id. Ids must be below 2^48;
+/// keys of different ids differ.
+#define SCAN_FS_ID_BITS 48
+static inline uint64_t scan_fs_key(uint16_t score, uint64_t id) {
+    return (uint64_t)score << SCAN_FS_ID_BITS | (((uint64_t)1 << SCAN_FS_ID_BITS) - 1 - id);
+}
+static inline uint64_t scan_fs_key_id(uint64_t key) {
+    const uint64_t mask = ((uint64_t)1 << SCAN_FS_ID_BITS) - 1;
+    return mask - (key & mask);
+}
+static inline uint16_t scan_fs_key_score(uint64_t key) { return (uint16_t)(key >> SCAN_FS_ID_BITS); }
 
-/// Scans the n images of `blocks` (ids first_id ..< first_id + n) into `heap`: an image enters
-/// when the heap is not full or its score is above the heap's worst. Ids whose bit is set in
-/// `excluded` (bit id % 64 of word id / 64; NULL: none; `excluded_words` words) never enter.
+/// A reservoir of the best `size` keys seen (the largest): entries are appended to a buffer of
+/// 2 x size keys the caller owns; when it is full the best `size` are selected in place
+/// (quickselect) and the worst of those becomes the threshold a later key must beat to enter.
+/// The best `size` of everything offered are always among the buffer's entries.
+typedef struct {
+    uint64_t *keys;
+    size_t size;
+    size_t count;
+    /// The size-th best key at the last compaction; meaningful only once `compacted` is 1.
+    uint64_t threshold;
+    int compacted;
+} scan_fs_reservoir;
+
+/// An empty reservoir of the best `size` keys over `keys` (2 x size entries).
+void scan_fs_reservoir_init(scan_fs_reservoir *r, uint64_t *keys, size_t size);
+
+/// Keeps the reservoir's best `size` entries in keys[0 ..< size] (in no order) and sets the
+/// threshold; nothing is done while it holds `size` entries or fewer.
+void scan_fs_reservoir_compact(scan_fs_reservoir *r);
+
+/// The best `parts[0].size` keys of all the parts' entries, best first, in parts[0].keys; returns
+/// how many (at most size). Every part must have the same size; the other parts' buffers are
+/// reordered but their entries are not lost.
+size_t scan_fs_reservoir_merge_sorted(scan_fs_reservoir *parts, size_t n_parts);
+
+/// Scans the n images of `blocks` (ids first_id ..< first_id + n, all below 2^48) into `r`: an
+/// image enters when its key beats the reservoir's threshold (always before the first compaction).
+/// Ids whose bit is set in `excluded` (bit id % 64 of word id / 64; NULL: none; `excluded_words`
+/// words) never enter. The result does not depend on how the images are split over calls.
 void scan_fs_scan(const uint8_t *blocks, size_t n, size_t pdim, const uint8_t *lut, int isa,
-                  uint64_t first_id, const uint64_t *excluded, size_t excluded_words, scan_fs_heap *heap);
+                  uint64_t first_id, const uint64_t *excluded, size_t excluded_words, scan_fs_reservoir *r);
 
 #endif
