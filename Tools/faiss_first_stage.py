@@ -76,7 +76,9 @@ def main():
                 s = max(2 * k, k + 256) if rescore else k
                 s = min(s, n)
                 times, rec = [], []
-                for i in range(len(q)):
+                # Two passes, the second timed: the first maps the rows it touches (page faults of a
+                # fresh mapping), as the Swift side's untimed pass does; a serving process is warm.
+                for i in list(range(len(q))) * 2:
                     t = time.perf_counter()
                     _, ids = index.search(q[i : i + 1], s)
                     ids = ids[0]
@@ -88,6 +90,7 @@ def main():
                         top = ids[:k]
                     times.append(1000 * (time.perf_counter() - t))
                     rec.append(len(np.intersect1d(top, truth[i, :k])) / k)
+                times, rec = times[len(q):], rec[len(q):]
                 how = f"{s}, f16 {rescore}" if rescore else "-"
                 print(f"{label} | {bpi} | {train_s:.1f} | {add_s:.1f} | {k} | {how} | {100 * np.mean(rec):.2f}% | "
                       f"{pct(times, 50):.2f} | {pct(times, 95):.2f} | {pct(times, 99):.2f}")

@@ -22,5 +22,12 @@ public final class MappedFile: @unchecked Sendable {
 
     deinit { if let base { munmap(base, count) } }
 
+    /// The mapped bytes, valid while this object lives: a caller holding only `bytes` must keep the
+    /// object alive (`withBytes`), since Swift may release a local after its last use and unmap them.
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base.map { UnsafeRawPointer($0) }, count: count) }
+
+    /// Runs `body` with the mapped bytes, the map kept alive until it returns.
+    public func withBytes<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        try withExtendedLifetime(self) { try body(bytes) }
+    }
 }

@@ -54,6 +54,7 @@ public struct SafetensorsFile: Sendable {
 
     public init(path: String) throws {
         let mapped = try MappedFile(path: path)
+        defer { withExtendedLifetime(mapped) {} }  // the map must outlive the parse that copies out of it
         try self.init(path: path, bytes: mapped.bytes)
     }
 

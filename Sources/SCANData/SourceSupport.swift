@@ -54,6 +54,7 @@ enum SourceSupport {
     static func readLines(_ path: String) throws -> [String] {
         let mapped: MappedFile
         do { mapped = try MappedFile(path: path) } catch { throw DatasetError.from(error, file: path) }
+        defer { withExtendedLifetime(mapped) {} }  // `bytes` points into the map
         let bytes = mapped.bytes
         var lines: [String] = []
         var start = 0

@@ -53,10 +53,11 @@ public struct ModelDirectory: Sendable {
     public func fingerprint() throws -> String {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for p in [weightsPath, configPath, vocabularyPath] {
-            let m = try MappedFile(path: p)
-            for b in m.bytes {
-                h ^= UInt64(b)
-                h = h &* 0x0000_0100_0000_01B3
+            try MappedFile(path: p).withBytes { bytes in
+                for b in bytes {
+                    h ^= UInt64(b)
+                    h = h &* 0x0000_0100_0000_01B3
+                }
             }
         }
         return String(format: "%016llx", h)

@@ -40,11 +40,12 @@ public struct IndexModel: Sendable {
 
     /// FNV-1a 64 of a file's bytes, as 16 hex digits (the scheme of `ModelDirectory.fingerprint`).
     public static func fileFingerprint(_ path: String) throws -> String {
-        let m = try MappedFile(path: path)
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in m.bytes {
-            h ^= UInt64(b)
-            h = h &* 0x0000_0100_0000_01B3
+        try MappedFile(path: path).withBytes { bytes in
+            for b in bytes {
+                h ^= UInt64(b)
+                h = h &* 0x0000_0100_0000_01B3
+            }
         }
         return String(format: "%016llx", h)
     }

@@ -18,6 +18,7 @@ struct FirstStageBench: ParsableCommand {
     @Option(help: "Threads per query, ours and FAISS's (default: the cores).") var threads: Int?
     @Option(help: "Shortlist factors of the compact first stage, comma separated.") var shortlistFactors = "1.25,2,4"
     @Option(help: "FAISS index_factory strings, comma separated (default: SQ4, PQ{P/2}, PQ{P}x4fs).") var faissIndexes: String?
+    @Option(help: "Measure on this existing index's own prefilter vectors, records and blocks instead of generated ones (--sizes and --dim are then the index's).") var index: String?
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
@@ -38,6 +39,7 @@ struct FirstStageBench: ParsableCommand {
         if !noFaiss { o.faissScript = Self.faissScript() }
         if let threads { o.threads = threads }
         o.shortlistFactors = shortlistFactors.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        o.index = index
         o.faissIndexes = faissIndexes?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         try FirstStageBenchmark.run(o)
     }

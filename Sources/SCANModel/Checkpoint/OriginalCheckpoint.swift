@@ -34,6 +34,7 @@ public struct OriginalCheckpoint: Sendable {
         do { mapped = try MappedFile(path: path) } catch {
             throw CheckpointError.notACheckpoint(file: path, reason: "cannot be read (\(error))")
         }
+        defer { withExtendedLifetime(mapped) {} }  // the map must outlive the parse that reads it
         try self.init(bytes: mapped.bytes, file: path)
     }
 
