@@ -134,11 +134,10 @@ public final class IndexWriter {
             // now, 65,536 keys per commit: a killed writer leaves a shorter prefix, which readers
             // complete from the records and the next writer extends.
             let stride = PrefilterBlocks.recordBytes(manifest), count = manifest.imageCount
-            var covered = try environment.read { txn in try dbs.prefilterBlocks.map { try PrefilterBlocks.coveredRows(txn, $0, recordBytes: stride) } ?? count }
-            while covered < count {
-                let end = min(count, covered + 65_536)
-                try environment.write { txn in try PrefilterBlocks.extend(txn, dbs, through: end, recordBytes: stride) }
-                covered = end
+            while true {
+                let r = try environment.write { txn in try PrefilterBlocks.extend(txn, dbs, through: count, atMost: 65_536, recordBytes: stride) }
+                // Done, or stopped at a damaged record (searches read the later keys one by one).
+                if r.after >= count || r.after < r.before + 65_536 { break }
             }
         } catch {
             flock(fd, LOCK_UN)
@@ -444,12 +443,6 @@ public final class IndexWriter {
                 let expected = db.name == dbs.prefilter.name ? m.imageCount : m.liveCount
                 guard n == expected else {
                     throw IndexError.badManifest(path: p, reason: "\(db.name == dbs.prefilter.name ? "image_count" : "live images (image_count - deleted_count)") is \(expected) but database '\(db.name)' holds \(n) entries")
-                }
-            }
-            if let b = dbs.prefilterBlocks {
-                let covered = try PrefilterBlocks.coveredRows(txn, b, recordBytes: PrefilterBlocks.recordBytes(m))
-                guard covered == m.imageCount else {
-                    throw IndexError.badManifest(path: p, reason: "image_count is \(m.imageCount) but database '\(b.name)' holds \(covered) rows")
                 }
             }
             if let d = dbs.deleted, try txn.count(d) != m.deletedCount {

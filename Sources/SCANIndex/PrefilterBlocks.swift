@@ -20,32 +20,39 @@ public enum PrefilterBlocks {
         RecordHeader.size + m.prefilterPrecision.payloadBytes(rows: 1, dim: m.prefilterDim)
     }
 
-    /// Number of keys (from 0) the blocks hold, found from the last block.
-    static func coveredRows(_ txn: LMDBTransaction, _ db: LMDBDatabase, recordBytes stride: Int) throws -> Int {
-        guard let last = try txn.lastKey(db) else { return 0 }
-        guard let b = last.withUnsafeBytes({ IndexKey.decode($0) }), b < UInt64(Int.max / rowsPerBlock) else {
-            throw IndexError.corruptRecord(database: db.name, key: last.withUnsafeBytes { IndexKey.describe(raw: $0) }, reason: "not a block number")
+    /// Makes the last block a whole one that ends at or before key `count`, inside the writer's
+    /// transaction: blocks are derived from the records, so a damaged tail (not a block number, a
+    /// length that is not whole records) is dropped and one past `count` cut back, never a reason
+    /// to refuse a write. Returns the keys the blocks then hold.
+    static func repairTail(_ txn: LMDBTransaction, _ db: LMDBDatabase, count: Int, recordBytes stride: Int) throws -> Int {
+        while let last = try txn.lastKey(db) {
+            if let b = last.withUnsafeBytes({ IndexKey.decode($0) }), b < UInt64(count / rowsPerBlock + 1),
+               let v = try txn.get(db, key: last), v.count > 0, v.count % stride == 0, v.count / stride <= rowsPerBlock {
+                let first = Int(b) * rowsPerBlock, rows = v.count / stride
+                if first + rows <= count { return first + rows }
+                if first < count {
+                    let kept = Array(v.prefix((count - first) * stride))
+                    try txn.put(db, key: last, value: kept)
+                    return count
+                }
+            }
+            try txn.delete(db, key: last)
         }
-        let value = try txn.get(db, key: last)
-        let bytes = value?.count ?? 0
-        guard bytes > 0, bytes % stride == 0, bytes / stride <= rowsPerBlock else {
-            throw IndexError.corruptRecord(database: db.name, key: String(b),
-                                           reason: "\(bytes) bytes, expected 1 to \(rowsPerBlock) records of \(stride) bytes")
-        }
-        return Int(b) * rowsPerBlock + bytes / stride
+        return 0
     }
 
     /// Appends the records of keys `covered ..< count` from `prefilter` to the blocks, inside the
-    /// writer's transaction `txn` (the last, partial block is rewritten with its new rows).
-    static func extend(_ txn: LMDBTransaction, _ dbs: IndexDatabases, through count: Int, recordBytes stride: Int) throws {
-        guard let blocks = dbs.prefilterBlocks else { return }
-        let covered = try coveredRows(txn, blocks, recordBytes: stride)
-        guard covered < count else {
-            if covered > count {
-                throw IndexError.corruptRecord(database: blocks.name, key: "last", reason: "holds \(covered) rows, image_count is \(count)")
-            }
-            return
-        }
+    /// writer's transaction `txn` (the last, partial block is rewritten with its new rows). A missing
+    /// or wrong-sized record stops them short of it: searches read the later keys' own records, and
+    /// `verify` names both, but the write goes on (a damaged image must not stop a delete).
+    /// Adds at most `limit` keys; returns the keys the blocks held before and after.
+    @discardableResult
+    static func extend(_ txn: LMDBTransaction, _ dbs: IndexDatabases, through count: Int, atMost limit: Int = Int.max,
+                       recordBytes stride: Int) throws -> (before: Int, after: Int) {
+        guard let blocks = dbs.prefilterBlocks, count > 0 else { return (0, 0) }
+        let covered = try repairTail(txn, blocks, count: count, recordBytes: stride)
+        let end = covered + min(count - covered, max(0, limit))
+        guard covered < end else { return (covered, covered) }
         var block = covered / rowsPerBlock
         var buffer: [UInt8] = []
         buffer.reserveCapacity(rowsPerBlock * stride)
@@ -54,21 +61,20 @@ public enum PrefilterBlocks {
             buffer.append(contentsOf: v)
         }
         var key = [UInt8](repeating: 0, count: 8)
-        for k in covered..<count {
+        var reached = covered
+        for k in covered..<end {
             IndexKey.encode(UInt64(k), into: &key)
-            guard let v = try txn.get(dbs.prefilter, key: key) else {
-                throw IndexError.missingRecord(database: dbs.prefilter.name, key: String(k))
-            }
-            guard v.count == stride else {
-                throw IndexError.corruptRecord(database: dbs.prefilter.name, key: String(k), reason: "\(v.count) bytes, expected \(stride)")
-            }
+            guard let v = try txn.get(dbs.prefilter, key: key), v.count == stride else { break }
             buffer.append(contentsOf: v)
-            if (k + 1) % rowsPerBlock == 0 || k + 1 == count {
+            reached = k + 1
+            if (k + 1) % rowsPerBlock == 0 {
                 try txn.put(blocks, key: IndexKey.encode(UInt64(block)), value: buffer)
                 buffer.removeAll(keepingCapacity: true)
                 block += 1
             }
         }
+        if !buffer.isEmpty { try txn.put(blocks, key: IndexKey.encode(UInt64(block)), value: buffer) }
+        return (covered, reached)
     }
 
     /// Checks that the blocks hold exactly keys 0 ..< `count`, each row byte-identical to the key's
@@ -80,20 +86,21 @@ public enum PrefilterBlocks {
         let stride = recordBytes(s.manifest)
         var problems: [VerifyReport.Problem] = []
         var expectedBlock: UInt64 = 0
-        let blocksNeeded = (count + rowsPerBlock - 1) / rowsPerBlock
+        // image_count comes from the file: no arithmetic on it may overflow.
+        let blocksNeeded = UInt64(max(0, count / rowsPerBlock + (count % rowsPerBlock > 0 ? 1 : 0)))
         try s.forEach(db) { k, v in
             guard let b = IndexKey.decode(k) else {
                 problems.append(.init(database: db.name, key: IndexKey.describe(raw: k), reason: "key is not 8 bytes"))
+                return true
+            }
+            guard b < blocksNeeded else {
+                problems.append(.init(database: db.name, key: String(b), reason: "a block past image_count \(count)"))
                 return true
             }
             if b != expectedBlock {
                 problems.append(.init(database: db.name, key: String(b), reason: "expected block \(expectedBlock) here (blocks are dense)"))
             }
             expectedBlock = b + 1
-            guard b < UInt64(blocksNeeded) else {
-                problems.append(.init(database: db.name, key: String(b), reason: "a block past image_count \(count)"))
-                return true
-            }
             let first = Int(b) * rowsPerBlock
             let rows = min(rowsPerBlock, count - first)
             guard v.count == rows * stride else {
@@ -118,7 +125,7 @@ public enum PrefilterBlocks {
             }
             return true
         }
-        if Int(expectedBlock) < blocksNeeded {
+        if expectedBlock < blocksNeeded {
             problems.append(.init(database: db.name, key: String(expectedBlock),
                                   reason: "missing: image_count \(count) needs \(blocksNeeded) blocks, found \(expectedBlock)"))
         }

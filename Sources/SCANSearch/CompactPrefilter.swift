@@ -372,7 +372,7 @@ public final class CompactPrefilter: @unchecked Sendable {
 
     /// The float prefilter scores of `keys`, read from the snapshot. The records are found through
     /// the snapshot's prefilter blocks (one small B-tree lookup per block, `PrefilterBlocks`), then
-    /// decoded and scored in key order, split over the query's threads from 512 records on, with the
+    /// decoded and scored in key order, split over `threads` (and the caller's limit) from 512 records on, with the
     /// records a few rows ahead prefetched (each one is a cache miss, and overlapping them is most of
     /// the speed here). Keys the blocks do not hold (an index written before them) are looked up one
     /// by one. Every record is checked (header, checksum, dimension) as `IndexSnapshot.prefilter`
@@ -399,7 +399,7 @@ public final class CompactPrefilter: @unchecked Sendable {
             failed.withUnsafeMutableBufferPointer { fl in
                 query.withUnsafeBufferPointer { qp in
                     guard let qb = qp.baseAddress else { return }
-                    Parallel.forChunks(n, minChunk: 512) { range in
+                    Parallel.withThreadLimit(min(threads, Parallel.available)) { Parallel.forChunks(n, minChunk: 512) { range in
                         var row = [Float](repeating: 0, count: p)
                         row.withUnsafeMutableBufferPointer { rb in
                             guard let r = rb.baseAddress else { return }
@@ -415,7 +415,7 @@ public final class CompactPrefilter: @unchecked Sendable {
                                 }
                             }
                         }
-                    }
+                    } }
                 }
             }
         }
