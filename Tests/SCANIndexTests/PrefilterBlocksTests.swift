@@ -16,6 +16,18 @@ final class PrefilterBlocksTests: XCTestCase {
         }
     }
 
+    /// A fresh index of `n` images (not marked complete) and its environment, databases and blocks.
+    private func indexWithBlocks(_ n: Int) throws -> (dir: String, env: LMDBEnvironment, dbs: IndexDatabases, blocks: LMDBDatabase) {
+        let dir = makeTempDir(self)
+        do {
+            let w = try IndexWriter(path: dir, configuration: Fixture.configuration())
+            try w.append(Fixture.records(Fixture.ids(0..<n)))
+        }
+        let env = try LMDBEnvironment.open(path: dir)
+        let dbs = try IndexDatabases(env, create: false)
+        return (dir, env, dbs, try XCTUnwrap(dbs.prefilterBlocks))
+    }
+
     private func blockCount(_ dir: String) throws -> Int {
         try IndexReader(path: dir, allowIncomplete: true).withSnapshot { s in try s.entryCount(try XCTUnwrap(s.databases.prefilterBlocks)) }
     }
@@ -92,17 +104,10 @@ final class PrefilterBlocksTests: XCTestCase {
         XCTAssertTrue(try IndexReader(path: dir, allowIncomplete: true).verify().isOK)
     }
 
-    /// A damaged row of a block is reported by verify (naming the block, row and key), and a
-    /// writer does not build on blocks whose last value has a wrong length.
+    /// A damaged row of a block is reported by verify (naming the block, row and key), and a last
+    /// block that is not whole records is rebuilt by the next writer.
     func testDamagedBlocksAreReported() throws {
-        let dir = makeTempDir(self)
-        do {
-            let w = try IndexWriter(path: dir, configuration: Fixture.configuration())
-            try w.append(Fixture.records(Fixture.ids(0..<140)))
-        }
-        let env = try LMDBEnvironment.open(path: dir)
-        let dbs = try IndexDatabases(env, create: false)
-        let blocks = try XCTUnwrap(dbs.prefilterBlocks)
+        let (dir, env, _, blocks) = try indexWithBlocks(140)
         let original = try env.read { Array(try XCTUnwrap(try $0.get(blocks, key: IndexKey.encode(0)))) }
         let stride = original.count / 128
         XCTAssertEqual(stride, RecordHeader.size + 2 * Fixture.prefilterDim)
@@ -137,14 +142,7 @@ final class PrefilterBlocksTests: XCTestCase {
     /// image_count of Int.max are reported by verify; blocks past image_count are cut back by the
     /// next writer, and one past a missing record stop there without stopping the write.
     func testVerifyNeverTrapsAndWritersRepairTheTail() throws {
-        let dir = makeTempDir(self)
-        do {
-            let w = try IndexWriter(path: dir, configuration: Fixture.configuration())
-            try w.append(Fixture.records(Fixture.ids(0..<300)))
-        }
-        let env = try LMDBEnvironment.open(path: dir)
-        let dbs = try IndexDatabases(env, create: false)
-        let blocks = try XCTUnwrap(dbs.prefilterBlocks)
+        let (dir, env, dbs, blocks) = try indexWithBlocks(300)
         for key in [UInt64.max, UInt64(1) << 63, 3] {
             try env.write { try $0.put(blocks, key: IndexKey.encode(key), value: [1, 2, 3]) }
             let report = try IndexReader(path: dir, allowIncomplete: true).verify()
