@@ -137,7 +137,7 @@ public final class IndexWriter {
             while true {
                 let r = try environment.write { txn in try PrefilterBlocks.extend(txn, dbs, through: count, atMost: 65_536, recordBytes: stride) }
                 // Done, or stopped at a damaged record (searches read the later keys one by one).
-                if r.after >= count || r.after < r.before + 65_536 { break }
+                if r.after >= count || r.after - r.before < 65_536 { break }
             }
         } catch {
             flock(fd, LOCK_UN)

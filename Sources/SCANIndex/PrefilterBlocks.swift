@@ -29,7 +29,7 @@ public enum PrefilterBlocks {
             if let b = last.withUnsafeBytes({ IndexKey.decode($0) }), b < UInt64(count / rowsPerBlock + 1),
                let v = try txn.get(db, key: last), v.count > 0, v.count % stride == 0, v.count / stride <= rowsPerBlock {
                 let first = Int(b) * rowsPerBlock, rows = v.count / stride
-                if first + rows <= count { return first + rows }
+                if rows <= count - first { return first + rows }
                 if first < count {
                     let kept = Array(v.prefix((count - first) * stride))
                     try txn.put(db, key: last, value: kept)
