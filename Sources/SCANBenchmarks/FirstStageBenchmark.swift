@@ -153,28 +153,19 @@ public enum FirstStageBenchmark {
     /// `size` unit vectors around 1000 random unit directions, and queries near random stored vectors.
     public static func generate(size: Int, dim: Int, queries: Int, seed: UInt64) -> ([Float], [[Float]]) {
         var rng = SplitMix64(seed: seed)
-        func gauss() -> Float {
-            let u = max(Float(1e-7), rng.uniform()), v = rng.uniform()
-            return (-2 * log(u)).squareRoot() * cos(2 * Float.pi * v)
-        }
         let centres = 1000
         var c = [Float](repeating: 0, count: centres * dim)
-        for i in 0..<c.count { c[i] = gauss() }
+        for i in 0..<c.count { c[i] = gauss(&rng) }
         VectorOps.l2normalizeRows(&c, dim: dim)
         var x = [Float](repeating: 0, count: size * dim)
         let spread = 1.2 / Float(dim).squareRoot()
         for r in 0..<size {
             let k = Int(rng.next() % UInt64(centres))
-            for j in 0..<dim { x[r * dim + j] = c[k * dim + j] + spread * gauss() }
+            for j in 0..<dim { x[r * dim + j] = c[k * dim + j] + spread * gauss(&rng) }
         }
         VectorOps.l2normalizeRows(&x, dim: dim)
-        var qs: [[Float]] = []
-        for _ in 0..<queries {
-            let r = Int(rng.next() % UInt64(size))
-            var q = (0..<dim).map { x[r * dim + $0] + spread * gauss() }
-            VectorOps.l2normalizeRows(&q, dim: dim)
-            qs.append(q)
-        }
+        var qs = noisyRows(of: x, dim: dim, count: queries, scaledToNorm: false, &rng)
+        for i in qs.indices { VectorOps.l2normalizeRows(&qs[i], dim: dim) }
         return (x, qs)
     }
 
@@ -182,10 +173,12 @@ public enum FirstStageBenchmark {
     /// of 1.2 / sqrt(dim) per dimension scaled to the row's norm, as `generate` makes them for unit rows.
     public static func queriesNear(_ x: [Float], dim: Int, count: Int, seed: UInt64) -> [[Float]] {
         var rng = SplitMix64(seed: seed)
-        func gauss() -> Float {
-            let u = max(Float(1e-7), rng.uniform()), v = rng.uniform()
-            return (-2 * log(u)).squareRoot() * cos(2 * Float.pi * v)
-        }
+        return noisyRows(of: x, dim: dim, count: count, scaledToNorm: true, &rng)
+    }
+
+    /// Random rows of `x` plus gaussian noise of 1.2 / sqrt(dim) per dimension (times the row's norm
+    /// when `scaledToNorm`).
+    private static func noisyRows(of x: [Float], dim: Int, count: Int, scaledToNorm: Bool, _ rng: inout SplitMix64) -> [[Float]] {
         let size = x.count / max(1, dim)
         guard size > 0 else { return [] }
         let spread = 1.2 / Float(dim).squareRoot()
@@ -193,10 +186,17 @@ public enum FirstStageBenchmark {
         for _ in 0..<count {
             let r = Int(rng.next() % UInt64(size))
             let row = x[(r * dim)..<((r + 1) * dim)]
-            let norm = row.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            qs.append(row.map { $0 + norm * spread * gauss() })
+            let scale = scaledToNorm ? row.reduce(0) { $0 + $1 * $1 }.squareRoot() * spread : spread
+            var q = [Float](repeating: 0, count: dim)
+            for (j, v) in row.enumerated() { q[j] = v + scale * gauss(&rng) }
+            qs.append(q)
         }
         return qs
+    }
+
+    private static func gauss(_ rng: inout SplitMix64) -> Float {
+        let u = max(Float(1e-7), rng.uniform()), v = rng.uniform()
+        return (-2 * log(u)).squareRoot() * cos(2 * Float.pi * v)
     }
 
     /// An index holding the vectors as prefilter vectors (float16 records, as a build stores them)
